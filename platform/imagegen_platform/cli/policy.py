@@ -1,0 +1,16 @@
+"""`imagegen policy`: placeholder until its issue lands (see the module owner's issue)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("policy", help="(not built yet)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("imagegen policy: not built yet")
+    return 0
