@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup test demo bench lint typecheck clean
+.PHONY: setup test demo bench bench-quick lint typecheck clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,10 +30,12 @@ test: setup lint typecheck
 demo: setup
 	$(BIN)/imagegen demo
 
+# python -m bench writes bench/results/latest.json itself, prints the table on stderr and the JSON on stdout.
 bench: setup
-	mkdir -p bench/results
-	$(BIN)/python -m bench --json > bench/results/latest.json.tmp && mv bench/results/latest.json.tmp bench/results/latest.json
-	@cat bench/results/latest.json
+	$(BIN)/python -m bench --json
+
+bench-quick: setup
+	$(BIN)/python -m bench --quick --json
 
 clean:
 	rm -rf $(VENV) build out .mypy_cache .ruff_cache .pytest_cache
