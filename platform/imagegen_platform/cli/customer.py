@@ -1,16 +1,161 @@
-"""`imagegen customer`: placeholder until its issue lands (see the module owner's issue)."""
+"""`imagegen customer new|list`: stand up a customer stack from flags, and see every customer stack.
+
+``new`` writes ``stacks/Pulumi.customer-<name>.yaml`` and ``policies/config/customer-<name>.json``
+(validated, atomically, never over an existing stack without ``--force``) or names every problem
+and exits 2. ``list`` shows each customer stack's account, region, models and policy status from the
+offline preview. ``--root`` (or ``IMAGEGEN_ROOT``) points both at another checkout.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
+
+from imagegen_platform.cli import CommandError
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("customer", help="(not built yet)")
-    parser.set_defaults(handler=run)
+    parser = subparsers.add_parser("customer", help="create and list customer stacks (partners)")
+    commands = parser.add_subparsers(dest="customer_command", metavar="ACTION")
+    commands.required = True
+
+    new = commands.add_parser("new", help="write a validated customer stack and its policy config")
+    new.add_argument("--name", required=True, help="customer slug; the stack is customer-<name>")
+    new.add_argument("--account-id", required=True, help="the customer's 12-digit AWS account ID")
+    new.add_argument("--region", required=True, help="stack region; must offer every chosen model")
+    new.add_argument("--deploy-role-arn", required=True, help="role in the customer account the partner assumes")
+    new.add_argument("--external-id", required=True, help="sts:ExternalId the deploy role's trust policy requires")
+    new.add_argument("--session-name", default="imagegen-deploy", help="STS session name (default: imagegen-deploy)")
+    new.add_argument("--model", action="append", default=[], metavar="KEY", help="catalogue model key (repeatable)")
+    new.add_argument("--budget", required=True, type=_number("--budget"), metavar="USD", help="monthly budget in USD")
+    new.add_argument("--contact", action="append", default=[], metavar="EMAIL", help="budget alert e-mail (repeatable)")
+    new.add_argument(
+        "--accept",
+        action="append",
+        default=[],
+        metavar="MODEL=EMAIL@YYYY-MM-DD[:TERMS]",
+        help="licence acceptance per model: who accepted, when, and optionally the terms version",
+    )
+    new.add_argument(
+        "--accept-eula", action="append", default=[], metavar="MODEL", help="EULA accepted (Stability models)"
+    )
+    new.add_argument("--partner", required=True, help="partner name (cost-allocation tag)")
+    new.add_argument("--cost-centre", required=True, help="customer cost centre (cost-allocation tag)")
+    new.add_argument("--public-key-file", type=Path, metavar="PEM", help="CloudFront public key for signed URLs")
+    new.add_argument("--signing-key-secret-arn", help="Secrets Manager secret holding the CloudFront private key")
+    new.add_argument("--c2pa-secret-arn", help="Secrets Manager secret holding the C2PA signing certificate and key")
+    new.add_argument("--commercial", action=argparse.BooleanOptionalAction, default=True, help="commercial use")
+    new.add_argument("--force", action="store_true", help="replace an existing stack of that name")
+    new.add_argument("--root", type=Path, help="repository root (default: IMAGEGEN_ROOT or this checkout)")
+    new.set_defaults(handler=run_new)
+
+    listing = commands.add_parser("list", help="customer stacks with account, region, models and policy status")
+    listing.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    listing.add_argument("--no-policies", action="store_true", help="skip the offline preview (faster)")
+    listing.add_argument("--root", type=Path, help="repository root (default: IMAGEGEN_ROOT or this checkout)")
+    listing.set_defaults(handler=run_list)
 
 
-def run(args: argparse.Namespace) -> int:
-    print("imagegen customer: not built yet")
+def _number(flag: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number") from None
+
+    return parse
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from imagegen_platform.settings import repo_root
+
+    return Path(args.root) if args.root else repo_root()
+
+
+def _request(args: argparse.Namespace) -> Any:
+    from imagegen_platform.customers import Acceptance, CustomerRequest, parse_acceptance
+
+    problems: list[str] = []
+    acceptances: dict[str, Acceptance] = {}
+    for text in args.accept:
+        try:
+            model, acceptance = parse_acceptance(text)
+        except ValueError as error:
+            problems.append(f"--accept: {error}")
+            continue
+        acceptances[model] = acceptance
+    public_key: str | None = None
+    if args.public_key_file is not None:
+        try:
+            public_key = Path(args.public_key_file).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(f"--public-key-file: cannot read {args.public_key_file} ({error.__class__.__name__})")
+    return CustomerRequest(
+        name=args.name,
+        account_id=args.account_id,
+        region=args.region,
+        deploy_role_arn=args.deploy_role_arn,
+        external_id=args.external_id,
+        models=list(args.model),
+        budget_usd=args.budget,
+        contacts=list(args.contact),
+        acceptances=acceptances,
+        eula_accepted=set(args.accept_eula),
+        partner=args.partner,
+        cost_centre=args.cost_centre,
+        public_key_pem=public_key,
+        signing_key_secret_arn=args.signing_key_secret_arn,
+        c2pa_secret_arn=args.c2pa_secret_arn,
+        commercial=args.commercial,
+        session_name=args.session_name,
+        problems=problems,
+    )
+
+
+def run_new(args: argparse.Namespace) -> int:
+    from imagegen_platform.customers import CustomerInvalid, create_customer
+
+    try:
+        created = create_customer(_request(args), root=_root(args), force=args.force)
+    except CustomerInvalid as error:
+        raise CommandError(error.message, exit_code=2) from None
+    except OSError as error:
+        raise CommandError(f"could not write the customer stack ({error}); nothing was changed", exit_code=1) from None
+    verb = "replaced" if created.replaced else "wrote"
+    print(f"imagegen customer: {verb} {created.stack_file} and {created.policy_config}")
+    print(f"  next: imagegen preview --stack {created.stack}   then   pulumi up --stack {created.stack}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from imagegen_platform.customers import describe_customers
+
+    rows = describe_customers(_root(args), with_policies=not args.no_policies)
+    if args.json:
+        print(json.dumps({"customers": [row.as_json() for row in rows]}, indent=2))
+        return 0
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Customer stacks")
+    for column in ("stack", "account", "region", "models", "partner", "policies"):
+        table.add_column(column)
+    for row in rows:
+        style = "green" if row.mandatory_violations == 0 else "red"
+        table.add_row(
+            row.stack,
+            row.account_id or "-",
+            row.region or "-",
+            ", ".join(row.models) or "-",
+            row.partner or "-",
+            f"[{style}]{row.policy_status}[/{style}]",
+        )
+    # Wide when piped, so account IDs and stack names are never truncated in logs.
+    (Console() if sys.stdout.isatty() else Console(width=160)).print(table)
+    if not rows:
+        print("no customer stacks yet: imagegen customer new --help")
     return 0
