@@ -146,6 +146,10 @@ class Limits:
     styles: tuple[str, ...] = ()
     image_input: ImageInputRules = ImageInputRules()
     outpaint_pixels: Range | None = None  # Stability outpaint left/right/up/down
+    # Added for the Stability Image Services request fields (issue 3):
+    creativity: Range | None = None  # outpaint and conservative/creative upscale
+    service_weight: Range | None = None  # 0–1 weights: fidelity, style_strength, change_strength
+    grow_mask: Range | None = None  # pixels the mask edge grows by (inpaint, search, erase)
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,25 @@ COLORS = Range(1, 10)
 VARIATION_IMAGES = Range(1, 5)
 STABILITY_ASPECT_RATIOS = ("16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21")
 STABILITY_OUTPUT_FORMATS = ("png", "jpeg")  # Ultra/Core reject webp (section 3a)
+STABILITY_SIZES_BY_RATIO: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "1:1": (1024, 1024), "16:9": (1344, 768), "21:9": (1536, 640), "2:3": (832, 1216), "3:2": (1216, 832),
+        "4:5": (896, 1088), "5:4": (1088, 896), "9:16": (768, 1344), "9:21": (640, 1536),
+    }
+)  # fmt: skip
+"""Output width×height per aspect ratio (~1 MP). UNCONFIRMED for Bedrock: these are Stability's own
+platform-API sizes; the Bedrock docs only say "aspect_ratio". Used for pricing, sizes in job records
+and the emulator; a real response's image size always wins where the service reads it."""
+STABILITY_IMAGE_STRENGTH = Range(0, 1)
+"""SD3.5 image-to-image ``strength`` (section 3a). Requests carry ``similarity_strength`` on the same
+0–1 scale (1 = keep the source); the adapter sends ``strength = 1 - similarity_strength``."""
+STABILITY_CREATIVITY = Range(0.1, 0.5)
+"""UNCONFIRMED on Bedrock. Stability's API documents outpaint 0–1 and upscale 0.1–0.5 (creative) /
+0.2–0.5 (conservative, its default 0.35); the safe side is the range valid for the upscales."""
+STABILITY_SERVICE_WEIGHT = Range(0, 1)  # fidelity, composition_fidelity, style/change strength (3b)
+STABILITY_GROW_MASK = Range(0, 20)  # UNCONFIRMED on Bedrock: Stability's API documents 0–20 px
+STABILITY_FAST_UPSCALE_FACTOR = 4  # Stability's API: fast upscale multiplies each side by 4
+STABILITY_UPSCALE_PIXELS = 4_194_304  # conservative/creative upscale to ~4 MP (Stability's API docs)
 
 NOVA_MAX_PIXELS = 4_194_304
 """Section 1: "less than 4,194,304" vs "4.19 million pixels (2048x2048)". 2048×2048 is exactly this
@@ -331,6 +354,7 @@ STABILITY_LIMITS = Limits(
     aspect_ratios=STABILITY_ASPECT_RATIOS,
     output_formats=STABILITY_OUTPUT_FORMATS,
     image_input=STABILITY_IMAGE_INPUT,
+    similarity_strength=STABILITY_IMAGE_STRENGTH,  # SD3.5 image-to-image only (the task check gates it)
 )
 STABILITY_SERVICE_LIMITS = Limits(
     prompt_chars=STABILITY_TEXT,
@@ -342,6 +366,9 @@ STABILITY_SERVICE_LIMITS = Limits(
     default_control_strength=0.7,
     image_input=STABILITY_IMAGE_INPUT,
     outpaint_pixels=Range(0, 2000),
+    creativity=STABILITY_CREATIVITY,
+    service_weight=STABILITY_SERVICE_WEIGHT,
+    grow_mask=STABILITY_GROW_MASK,
 )
 
 # --------------------------------------------------------------------------- prices (section 8)

@@ -1,16 +1,64 @@
-"""`imagegen emulator`: placeholder until its issue lands (see the module owner's issue)."""
+"""`imagegen emulator serve`: only the Bedrock + Rekognition emulator, for any boto3 program.
+
+Point clients at it with AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL_REKOGNITION.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
+from types import FrameType
 from typing import Any
+
+from imagegen_platform.cli import CommandError
+
+READY_LINE = "imagegen emulator: {url}"
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("emulator", help="(not built yet)")
-    parser.set_defaults(handler=run)
+    parser = subparsers.add_parser("emulator", help="run the local Bedrock/Rekognition emulator")
+    commands = parser.add_subparsers(dest="emulator_command", metavar="SUBCOMMAND")
+    commands.required = True
+    serve = commands.add_parser("serve", help="serve InvokeModel, ApplyGuardrail and DetectModerationLabels")
+    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    serve.add_argument(
+        "--rpm", action="append", metavar="MODEL=N", help="per-model requests-per-minute quota (repeatable)"
+    )
+    serve.add_argument("--faults", metavar="SPEC", help="e.g. throttle=0.2,timeout=0.05,internal=0.05")
+    serve.add_argument("--latency-ms", metavar="N", help="simulated model latency per image (ms)")
+    serve.add_argument("--stack", metavar="NAME", help="apply this stack's guardrail settings")
+    serve.add_argument("--seed", type=int, default=None, help="seed for injected faults (reproducible runs)")
+    serve.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("imagegen emulator: not built yet")
+    from imagegen_emulator.knobs import KnobInvalid
+    from imagegen_emulator.server import start
+
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port: {args.port} is not a port number (0–65535)", 2)
+    try:
+        emulator = start(
+            args.port, rpm=args.rpm, faults=args.faults, latency_ms=args.latency_ms, stack=args.stack, seed=args.seed
+        )
+    except KnobInvalid as error:
+        raise CommandError(str(error), 2) from None
+    except OSError as error:
+        raise CommandError(f"--port: cannot listen on 127.0.0.1:{args.port} ({error.strerror})", 1) from None
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print(READY_LINE.format(url=emulator.url), flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    sys.stderr.write("imagegen emulator: stopped\n")
     return 0
