@@ -348,21 +348,28 @@ def run_program(stack: str, config: dict[str, Any], region: str, account_id: str
     return {"resources": resources, "outputs": outputs}
 
 
+_NO_VERDICT: dict[str, Any] = {"pack": "imagegen-policies", "violations": [], "mandatory_violations": 0}
+
+
 def evaluate_policies(graph: dict[str, Any], stack: str) -> dict[str, Any]:
     """The policy pack's offline verdict, when the pack offers it."""
     if importlib.util.find_spec(POLICY_MODULE) is None:
-        return {"pack": "imagegen-policies", "violations": [], "mandatory_violations": 0}
+        return dict(_NO_VERDICT)
     result: dict[str, Any] = importlib.import_module(POLICY_MODULE).evaluate(graph, stack)
     return result
 
 
-def run_preview(stack: str, config_file: Path | None = None) -> dict[str, Any]:
-    """CONTRACT.md §2 ``imagegen preview --json``. Raises ``SettingsInvalid`` for bad settings."""
+def run_preview(stack: str, config_file: Path | None = None, *, policies: bool = True) -> dict[str, Any]:
+    """CONTRACT.md §2 ``imagegen preview --json``. Raises ``SettingsInvalid`` for bad settings.
+
+    ``policies=False`` skips the policy pack (its verdict is then empty): for callers that only
+    need the graph, such as the program's own tests.
+    """
     started = time.perf_counter()
     config, settings = load_stack(stack, config_file)
     account_id = settings.customer.account_id if settings.customer is not None else MOCK_ACCOUNT_ID
     ran = run_program(stack, config, settings.region, account_id)
     graph: dict[str, Any] = {"stack": stack, "resources": ran["resources"], "outputs": ran["outputs"]}
-    graph["policies"] = evaluate_policies(graph, stack)
+    graph["policies"] = evaluate_policies(graph, stack) if policies else dict(_NO_VERDICT)
     graph["elapsed_s"] = round(time.perf_counter() - started, 3)
     return graph

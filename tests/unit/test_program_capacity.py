@@ -1,0 +1,43 @@
+"""Capacity from quotas: pure functions over settings and the catalogue."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+from imagegen_platform import capacity
+
+from tests.unit.program_graph import settings_of
+
+
+def test_prod_concurrency_uses_the_requested_titan_quota() -> None:
+    settings = settings_of("prod")
+    rpm = capacity.models_rpm(settings)
+    assert rpm["titan-image-v1"] == 300  # quota_request_rpm in stacks/Pulumi.prod.yaml
+    assert rpm["stable-image-core"] == 10  # catalogue default
+    expected = math.ceil(sum(rpm.values()) / 60 * capacity.EXPECTED_CALL_SECONDS)
+    assert capacity.worker_max_concurrency(settings) == expected
+
+
+def test_explicit_worker_concurrency_wins() -> None:
+    settings = settings_of("prod")
+    pinned = settings.model_copy(update={"worker": settings.worker.model_copy(update={"max_concurrency": 7})})
+    assert capacity.worker_max_concurrency(pinned) == 7
+
+
+@given(rpm=st.integers(min_value=1, max_value=100_000))
+def test_concurrency_stays_within_what_lambda_accepts(rpm: int) -> None:
+    settings = settings_of("prod")
+    model = settings.models[0].model_copy(update={"quota_request_rpm": rpm})
+    one_model = settings.model_copy(update={"models": [model]})
+    assert 2 <= capacity.worker_max_concurrency(one_model) <= 1000
+
+
+def test_api_throttle_follows_quota_unless_set() -> None:
+    settings = settings_of("prod")
+    derived = capacity.api_throttle(settings)
+    assert derived.rate_per_second == math.ceil(capacity.total_rpm(settings) / 60 * capacity.API_HEADROOM)
+    assert derived.burst >= derived.rate_per_second
+    api = settings.api.model_copy(update={"throttle_rate_per_second": 3.0, "throttle_burst": 9})
+    assert capacity.api_throttle(settings.model_copy(update={"api": api})) == capacity.ApiThrottle(3.0, 9)

@@ -1,0 +1,105 @@
+"""Least privilege: each function's role names only what it uses, and the enabled models only."""
+
+from __future__ import annotations
+
+import pytest
+from imagegen_service import catalogue
+
+from tests.unit.program_graph import STACKS, as_list, of_type, one, settings_of, statements
+
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+# Where AWS offers no narrower resource (or scopes by condition instead).
+STAR_RESOURCE_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "rekognition:DetectModerationLabels",
+    "cloudwatch:PutMetricData",
+}
+
+
+def _policy(graph, role: str):
+    return one(graph, ROLE_POLICY, f"-{role}-policy")
+
+
+def _actions(graph, role: str) -> dict[str, list[str]]:
+    granted: dict[str, list[str]] = {}
+    for statement in statements(_policy(graph, role)):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return granted
+
+
+def expected_model_arns(stack: str, account: str) -> set[str]:
+    """Independently of the program: every enabled model's ARNs, from the catalogue."""
+    settings = settings_of(stack)
+    arns = set()
+    for enabled in settings.models:
+        spec = catalogue.MODELS[enabled.model]
+        region = enabled.region or settings.region
+        if spec.model_id.startswith("us."):
+            arns.add(f"arn:aws:bedrock:{region}:{account}:inference-profile/{spec.model_id}")
+            bare = spec.model_id.removeprefix("us.")
+            arns |= {f"arn:aws:bedrock:{r}::foundation-model/{bare}" for r in spec.regions}
+        else:
+            arns.add(f"arn:aws:bedrock:{region}::foundation-model/{spec.model_id}")
+    return arns
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("role", ["api", "worker"])
+def test_invoke_model_names_only_the_enabled_models(stack_graph, stack: str, role: str) -> None:
+    account = settings_of(stack).customer.account_id if stack.startswith("customer") else "123456789012"
+    granted = _actions(stack_graph(stack), role)
+    assert set(granted["bedrock:InvokeModel"]) == expected_model_arns(stack, account)
+    enabled_ids = {catalogue.MODELS[m.model].foundation_model_id for m in settings_of(stack).models}
+    for arn in granted["bedrock:InvokeModel"]:
+        assert arn.rsplit("/", 1)[1].removeprefix("us.") in enabled_ids
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_star_actions_and_star_resources_only_where_aws_requires(stack_graph, stack: str) -> None:
+    graph = stack_graph(stack)
+    for policy in of_type(graph, ROLE_POLICY):
+        for statement in statements(policy):
+            actions = as_list(statement["Action"])
+            assert not any("*" in action for action in actions), statement
+            if "*" in as_list(statement["Resource"]):
+                assert set(actions) <= STAR_RESOURCE_ACTIONS, statement
+            if "cloudwatch:PutMetricData" in actions:
+                assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "imagegen"}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_function_gets_what_its_job_needs(stack_graph, stack: str) -> None:
+    graph = stack_graph(stack)
+    settings = settings_of(stack)
+    api, worker = _actions(graph, "api"), _actions(graph, "worker")
+    jobs_queue = next(q for q in of_type(graph, "aws:sqs/queue:Queue") if q["inputs"]["name"].endswith("-jobs"))
+    assert [a.rsplit(":", 1)[1] for a in api["sqs:SendMessage"]] == [jobs_queue["inputs"]["name"]]
+    assert "sqs:SendMessage" not in worker
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+        assert [a.rsplit(":", 1)[1] for a in worker[action]] == [jobs_queue["inputs"]["name"]]
+    assert "sqs:ReceiveMessage" not in api
+    bucket = graph["outputs"]["bucketName"]
+    assert worker["s3:PutObject"] == [f"arn:aws:s3:::{bucket}/*"]
+    tables = {graph["outputs"][k] for k in ("jobsTable", "licenceTable", "idempotencyTable")}
+    assert {arn.split("table/")[1] for arn in worker["dynamodb:PutItem"] if "/index/" not in arn} == tables
+    assert worker["rekognition:DetectModerationLabels"] == ["*"]
+    if settings.provenance.signing_secret_arn:
+        assert worker["secretsmanager:GetSecretValue"] == [settings.provenance.signing_secret_arn]
+    else:
+        assert "secretsmanager:GetSecretValue" not in worker
+    guardrail = one(graph, "aws:bedrock/guardrail:Guardrail")
+    (guardrail_arn,) = api["bedrock:ApplyGuardrail"]
+    assert guardrail_arn.endswith(f":guardrail/{graph['outputs']['guardrailId']}")
+    assert guardrail["urn"] in _policy(graph, "api")["property_dependencies"]["policy"]
+    assert "bedrock:ApplyGuardrail" not in worker
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_roles_trust_lambda_only(stack_graph, stack: str) -> None:
+    for role in of_type(stack_graph(stack), "aws:iam/role:Role"):
+        (statement,) = statements(role, "assumeRolePolicy")
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+        assert statement["Action"] == "sts:AssumeRole"
