@@ -43,6 +43,7 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")
+_CERT_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
 _RATIO = re.compile(r"^(\d{1,2}):(\d{1,2})$")
 
 
@@ -152,6 +153,13 @@ class DeliverySettings(_Model):
     private_key_secret_arn: str | None = None
     url_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    domain_name: str | None = Field(
+        default=None, max_length=253, pattern=r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    )
+    """Custom CDN host name. Without it CloudFront's default certificate pins viewers to TLSv1,
+    whatever minimum protocol version is set, so production stacks need one (the policy pack checks)."""
+    certificate_arn: str | None = None
+    """ACM certificate for ``domain_name``; CloudFront only takes certificates in us-east-1."""
 
     @field_validator("public_key_pem")
     @classmethod
@@ -168,8 +176,17 @@ class DeliverySettings(_Model):
             raise ValueError(f"{value!r} is not a Secrets Manager secret ARN")
         return value
 
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, value: str | None) -> str | None:
+        if value is not None and not _CERT_ARN.match(value):
+            raise ValueError(f"{value!r} is not an ACM certificate ARN in us-east-1 (CloudFront needs us-east-1)")
+        return value
+
     @model_validator(mode="after")
     def _key_when_signing(self) -> DeliverySettings:
+        if (self.domain_name is None) != (self.certificate_arn is None):
+            raise ValueError("domain_name and certificate_arn go together: set both or neither")
         if self.signed_urls and self.public_key_pem is None:
             raise ValueError("public_key_pem: signed URLs need the CloudFront public key (RSA-2048 or ECDSA P-256 PEM)")
         return self
