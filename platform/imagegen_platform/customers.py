@@ -28,7 +28,8 @@ from pydantic import ValidationError
 from imagegen_platform import settings as stack_settings
 
 STACK_PREFIX = "customer-"
-TEMPLATE_POLICY_CONFIG = "customer-acme.json"
+TEMPLATE_POLICY_CONFIGS = ("customer.json", "customer-acme.json")
+"""The policy engineer's customer template (``customer.json``), else the example customer's config."""
 ALL_MANDATORY: dict[str, Any] = {"all": "mandatory"}
 """Pulumi policy config: every policy of the pack at ``mandatory`` (used until the policy engineer's
 customer template exists)."""
@@ -342,12 +343,13 @@ def render_stack_file(document: dict[str, Any], stack: str) -> str:
 
 
 def policy_config_for_customer(config_dir: Path) -> dict[str, Any]:
-    """The customer policy template (``customer-acme.json``) when the policy engineer has written it."""
-    template = config_dir / TEMPLATE_POLICY_CONFIG
-    if template.exists():
-        loaded = json.loads(template.read_text())
-        if isinstance(loaded, dict):
-            return loaded
+    """The customer policy template when the policy engineer has written one, else every policy mandatory."""
+    for name in TEMPLATE_POLICY_CONFIGS:
+        template = config_dir / name
+        if template.exists():
+            loaded = json.loads(template.read_text())
+            if isinstance(loaded, dict):
+                return loaded
     return dict(ALL_MANDATORY)
 
 
@@ -451,7 +453,10 @@ def describe_customers(root: Path, *, with_policies: bool = True) -> list[Custom
             rows.append(CustomerStack(stack, None, None, [], None, "invalid settings", None, error.message))
             continue
         customer = settings.customer
-        status, violations, problem = _policy_status(stack, path) if with_policies else ("not checked", None, None)
+        policy_config = root / "policies" / "config" / f"{stack}.json"
+        status, violations, problem = (
+            _policy_status(stack, path, policy_config) if with_policies else ("not checked", None, None)
+        )
         rows.append(
             CustomerStack(
                 stack=stack,
@@ -467,7 +472,7 @@ def describe_customers(root: Path, *, with_policies: bool = True) -> list[Custom
     return rows
 
 
-def _policy_status(stack: str, path: Path) -> tuple[str, int | None, str | None]:
+def _policy_status(stack: str, path: Path, policy_config: Path) -> tuple[str, int | None, str | None]:
     """Run the offline preview (program under mocks + policy pack) and count mandatory violations."""
     try:
         from imagegen_platform import preview
@@ -477,6 +482,12 @@ def _policy_status(stack: str, path: Path) -> tuple[str, int | None, str | None]
         result = preview.run_preview(stack, config_file=path)
     except SettingsInvalid as error:
         return "invalid settings", None, error.message
-    violations = int(result["policies"]["mandatory_violations"])
+    policies = result["policies"]
+    if policy_config.exists() and policies.get("config") != str(policy_config):
+        # The pack reads the config/ of its own checkout; judge this stack by the config beside it.
+        from imagegen_policies.offline import evaluate
+
+        policies = evaluate({k: result[k] for k in ("stack", "resources", "outputs")}, stack, config=policy_config)
+    violations = int(policies["mandatory_violations"])
     status = "compliant" if violations == 0 else f"{violations} mandatory violation(s)"
     return status, violations, None

@@ -92,8 +92,9 @@ def provider_of(graph: dict[str, Any]) -> dict[str, Any]:
 
 def test_new_writes_a_validated_stack_and_its_policy_config(repo: Path, public_key_file: Path) -> None:
     # GIVEN the repository's customer policy template (or none yet)
-    template = repo / "policies" / "config" / "customer-acme.json"
-    expected_policy = json.loads(template.read_text()) if template.exists() else {"all": "mandatory"}
+    templates = [repo / "policies" / "config" / name for name in ("customer.json", "customer-acme.json")]
+    existing = [t for t in templates if t.exists()]
+    expected_policy = json.loads(existing[0].read_text()) if existing else {"all": "mandatory"}
     # WHEN a partner runs customer new with valid flags
     assert main(new_argv(public_key_file)) == 0
     # THEN the stack file loads with the same validation the program uses
@@ -249,6 +250,15 @@ def test_created_stack_previews_clean_and_its_provider_assumes_the_customer_role
     graph = run_preview("customer-globex")
     # THEN the policy pack finds no mandatory violation
     assert graph["policies"]["mandatory_violations"] == 0, graph["policies"]["violations"]
+    # AND none with the policy config customer new wrote (the pack reads its own checkout's config/ by default)
+    from imagegen_policies.offline import evaluate
+
+    written = repo / "policies" / "config" / "customer-globex.json"
+    verdict = evaluate(graph, "customer-globex", config=written)
+    assert verdict["config"] == str(written)
+    assert verdict["mandatory_violations"] == 0, verdict["violations"]
+    assert verdict["levels"]["licence-eula-accepted"] == "mandatory"
+    assert verdict["levels"]["licence-record-per-model"] == "mandatory"
     # AND every AWS call goes through the role in the customer's account, pinned to it
     provider = provider_of(graph)
     assert json.loads(provider["assumeRoles"]) == [

@@ -1,0 +1,193 @@
+"""docs/customer-deploy-role.yaml: the role a customer creates for the partner, linted and checked
+against what the program actually declares (offline preview of the prod stack)."""
+
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "docs" / "customer-deploy-role.yaml"
+ACCOUNT = "123456789012"
+SUBSTITUTIONS = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "NamePrefix": "imagegen", "RoleName": "imagegen-deploy",
+                 "PartnerAccountId": "999988887777"}  # fmt: skip
+
+# Which IAM service prefix a Pulumi AWS resource module needs.
+IAM_PREFIX = {"apigatewayv2": "apigateway", "cloudwatch/logGroup": "logs", "cloudwatch/metricAlarm": "cloudwatch"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Sub, !Ref, !GetAtt) as their long forms."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        return {name: loader.construct_scalar(node)}
+    return {name: loader.construct_sequence(node)}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def prod_graph() -> dict[str, Any]:
+    from imagegen_platform.preview import run_preview
+
+    return run_preview("prod")
+
+
+def _sub(value: Any) -> str:
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    for key, replacement in SUBSTITUTIONS.items():
+        text = text.replace("${" + key + "}", replacement)
+    return str(text)
+
+
+def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            out += resource["Properties"]["PolicyDocument"]["Statement"]
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _allowed(template: dict[str, Any], action: str, arn: str) -> bool:
+    """Whether some Allow statement grants ``action`` on ``arn`` (conditions aside) and no Deny blocks it."""
+
+    def matches(statement: dict[str, Any]) -> bool:
+        actions = [a.lower() for a in _as_list(statement["Action"])]
+        resources = [_sub(r) for r in _as_list(statement["Resource"])]
+        return any(fnmatch.fnmatchcase(action.lower(), a) for a in actions) and any(
+            fnmatch.fnmatchcase(arn, r) for r in resources
+        )
+
+    statements = _statements(template)
+    denied = any(matches(s) for s in statements if s["Effect"] == "Deny")
+    return not denied and any(matches(s) for s in statements if s["Effect"] == "Allow")
+
+
+def test_cfn_lint_passes() -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_only_the_partner_with_the_external_id_may_assume_it(template: dict[str, Any]) -> None:
+    trust = template["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert len(trust) == 1
+    (statement,) = trust
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert _sub(statement["Principal"]["AWS"]) == "arn:aws:iam::999988887777:root"
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    assert template["Parameters"]["ExternalId"]["NoEcho"] is True
+
+
+def test_no_blanket_permissions(template: dict[str, Any]) -> None:
+    for statement in _statements(template):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in _as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), statement["Sid"]
+            if action.startswith("iam:"):
+                assert all(":role/imagegen-*-" in _sub(r) for r in _as_list(statement["Resource"])), statement["Sid"]
+    pass_role = [s for s in _statements(template) if "iam:PassRole" in _as_list(s["Action"])]
+    assert len(pass_role) == 1
+    assert pass_role[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+
+
+def test_the_role_cannot_change_itself(template: dict[str, Any]) -> None:
+    own_arn = f"arn:aws:iam::{ACCOUNT}:role/imagegen-deploy"
+    for action in ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PassRole"):
+        assert not _allowed(template, action, own_arn)
+
+
+def test_every_service_the_program_uses_is_covered(template: dict[str, Any], prod_graph: dict[str, Any]) -> None:
+    prefixes = {a.split(":")[0] for s in _statements(template) if s["Effect"] == "Allow" for a in _as_list(s["Action"])}
+    needed = set()
+    for resource in prod_graph["resources"]:
+        kind = resource["type"]
+        if not kind.startswith("aws:"):
+            continue
+        module = kind.removeprefix("aws:").partition(":")[0]
+        service = module.split("/")[0]
+        needed.add(IAM_PREFIX.get(module, IAM_PREFIX.get(service, service)))
+    assert needed <= prefixes, needed - prefixes
+    assert {"secretsmanager", "servicequotas", "bedrock", "budgets", "kms"} <= prefixes
+
+
+def test_the_program_names_fall_inside_the_scoped_resources(
+    template: dict[str, Any], prod_graph: dict[str, Any]
+) -> None:
+    region = "us-west-2"
+    checks: list[tuple[str, str]] = []
+    for resource in prod_graph["resources"]:
+        inputs, kind = resource["inputs"], resource["type"]
+        if kind == "aws:lambda/function:Function":
+            checks.append(("lambda:UpdateFunctionCode", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['name']}"))
+        elif kind == "aws:lambda/layerVersion:LayerVersion":
+            checks.append(
+                ("lambda:PublishLayerVersion", f"arn:aws:lambda:{region}:{ACCOUNT}:layer:{inputs['layerName']}")
+            )
+        elif kind == "aws:iam/role:Role":
+            checks.append(("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{inputs['name']}"))
+            checks.append(("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{inputs['name']}"))
+        elif kind == "aws:dynamodb/table:Table":
+            checks.append(("dynamodb:CreateTable", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{inputs['name']}"))
+        elif kind == "aws:dynamodb/tableItem:TableItem":
+            checks.append(("dynamodb:PutItem", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{inputs['tableName']}"))
+        elif kind == "aws:sqs/queue:Queue":
+            checks.append(("sqs:CreateQueue", f"arn:aws:sqs:{region}:{ACCOUNT}:{inputs['name']}"))
+        elif kind == "aws:s3/bucket:Bucket":
+            checks.append(("s3:CreateBucket", f"arn:aws:s3:::{inputs['bucketPrefix']}abc123"))
+        elif kind == "aws:cloudwatch/logGroup:LogGroup":
+            checks.append(("logs:CreateLogGroup", f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs['name']}"))
+        elif kind == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            checks.append(
+                ("cloudwatch:PutMetricAlarm", f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{inputs['name']}")
+            )
+        elif kind == "aws:sns/topic:Topic":
+            checks.append(("sns:CreateTopic", f"arn:aws:sns:{region}:{ACCOUNT}:{inputs['name']}"))
+        elif kind == "aws:budgets/budget:Budget":
+            checks.append(("budgets:ModifyBudget", f"arn:aws:budgets::{ACCOUNT}:budget/{inputs['name']}"))
+        elif kind == "aws:servicequotas/serviceQuota:ServiceQuota":
+            checks.append(
+                (
+                    "servicequotas:RequestServiceQuotaIncrease",
+                    f"arn:aws:servicequotas:{region}:{ACCOUNT}:bedrock/{inputs['quotaCode']}",
+                )
+            )
+        elif kind == "aws:kms/alias:Alias":
+            checks.append(("kms:CreateAlias", f"arn:aws:kms:{region}:{ACCOUNT}:{inputs['name']}"))
+    kinds = {action.split(":")[0] for action, _ in checks}
+    assert {
+        "lambda",
+        "iam",
+        "dynamodb",
+        "sqs",
+        "s3",
+        "logs",
+        "cloudwatch",
+        "sns",
+        "budgets",
+        "servicequotas",
+        "kms",
+    } <= kinds
+    refused = [(action, arn) for action, arn in checks if not _allowed(template, action, arn)]
+    assert refused == []
