@@ -1,0 +1,360 @@
+"""The ``api`` Lambda: CONTRACT.md §3 over API Gateway HTTP API (payload format 2.0).
+
+Routes: POST /v1/images (synchronous), POST /v1/jobs (queued), GET /v1/jobs/{job_id},
+GET /v1/batches/{batch_id}, GET /v1/models. Every error is the contract's body with its status; bad
+input is never a 500. Authorisation happens before this function (IAM/JWT authoriser deployed, the
+bearer token locally), so the handler trusts the caller it is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from imagegen_service import catalogue, clock
+from imagegen_service.config import RuntimeConfig
+from imagegen_service.errors import (
+    FieldProblem,
+    ImagegenError,
+    NotFound,
+    OutputBlocked,
+    PayloadTooLarge,
+    PromptBlocked,
+    RequestInvalid,
+)
+from imagegen_service.jobs import JobStatus, now_iso
+from imagegen_service.observability import logger, metrics, tracer
+from imagegen_service.pipeline import Services, process_job, services_for
+from imagegen_service.views import job_view
+
+SQS_BATCH = 10  # SendMessageBatch limit
+SYNC_MARGIN_S = 1.5  # leave time to record the outcome and answer before API Gateway gives up
+_JSON = "application/json"
+
+
+class MethodNotAllowed(ImagegenError):
+    status = 405
+    code = "MethodNotAllowed"
+
+
+class UnsupportedMediaType(ImagegenError):
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class InProgress(ImagegenError):
+    """The same request (fingerprint) is being generated right now by another call: retry shortly."""
+
+    status = 409
+    code = "InProgress"
+    retryable = True
+
+
+def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": _JSON, "cache-control": "no-store", **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def _error(error: ImagegenError, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return _response(error.status, error.as_body(), headers)
+
+
+# --------------------------------------------------------------------------- request decoding
+def _body(event: dict[str, Any], config: RuntimeConfig) -> Any:
+    raw = event.get("body")
+    if raw is None or raw == "":
+        raise RequestInvalid.from_problems([FieldProblem("body", "is empty; send a JSON object")])
+    if not isinstance(raw, str):
+        raise RequestInvalid.from_problems([FieldProblem("body", "must be a JSON text")])
+    # Base64 is 4/3 of the bytes: anything this long is over the limit whatever it decodes to.
+    if len(raw) > config.max_body_bytes * 4 // 3 + 4:
+        raise PayloadTooLarge(f"the request body is larger than {config.max_body_bytes:,} bytes")
+    data: bytes
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestInvalid.from_problems(
+                [FieldProblem("body", "is marked base64 but is not valid base64")]
+            ) from None
+    else:
+        data = raw.encode("utf-8", errors="surrogatepass")
+    if len(data) > config.max_body_bytes:
+        raise PayloadTooLarge(f"the request body is {len(data):,} bytes; the limit is {config.max_body_bytes:,}")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", _JSON).split(";")[0].strip().lower()
+    if content_type != _JSON and not content_type.endswith("+json"):
+        raise UnsupportedMediaType(f"send the body as {_JSON} (got {content_type or 'no content type'})")
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise RequestInvalid.from_problems([FieldProblem("body", "is not UTF-8 text")]) from None
+    except (ValueError, RecursionError) as error:
+        where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise RequestInvalid.from_problems([FieldProblem("body", f"is not valid JSON{where}")]) from None
+
+
+# --------------------------------------------------------------------------- routes
+def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
+    """Generate one request synchronously; the job is stored exactly as the worker would store it."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+    from imagegen_service import intake
+
+    config = services.config
+    started = time.monotonic()
+    [item] = intake.prepare(services, [body], allow_fan_out=False, batch=False)
+    intake.moderate_inputs(services, [item], batch=False)
+    created = now_iso()
+    job_id = uuid.uuid4().hex
+    job = intake.new_job(services, item, batch_id=job_id, status=JobStatus.RUNNING, seq=0, created_at=created)
+    job["job_id"] = job_id
+    job["started_at"] = created
+    job["attempts"] = 1
+    services.jobs.create([job])
+    remaining_s = config.sync_timeout_seconds
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        remaining_s = min(remaining_s, context.get_remaining_time_in_millis() / 1000)
+    deadline = started + max(1.0, remaining_s - SYNC_MARGIN_S)
+    try:
+        result = process_job(services, job, deadline=deadline)
+    except IdempotencyAlreadyInProgressError:
+        busy = InProgress("an identical request is being generated right now; retry in a few seconds")
+        services.jobs.fail(job_id, {"code": busy.code, "message": busy.message})
+        raise busy from None
+    except ImagegenError as error:
+        blocked = isinstance(error, (PromptBlocked, OutputBlocked))
+        services.jobs.fail(
+            job_id, {"code": error.code, "message": error.message}, JobStatus.BLOCKED if blocked else JobStatus.FAILED
+        )
+        raise
+    except Exception as unexpected:
+        services.jobs.fail(job_id, {"code": "InternalError", "message": type(unexpected).__name__})
+        raise
+    return _response(200, {"job": job_view(result.job, services.urls)})
+
+
+def post_jobs(services: Services, body: Any) -> dict[str, Any]:
+    """Validate all, moderate all, write the records, then enqueue (all-or-reported)."""
+    from imagegen_service import intake
+
+    if isinstance(body, dict) and "requests" in body:
+        extra = sorted(set(body) - {"requests"})
+        raws = body["requests"]
+        if extra:
+            raise RequestInvalid.from_problems([FieldProblem(name, "unknown field next to requests") for name in extra])
+        if not isinstance(raws, list) or not 1 <= len(raws) <= 100:
+            raise RequestInvalid.from_problems([FieldProblem("requests", "must be a list of 1–100 GenerationRequests")])
+        batch = True
+    else:
+        raws, batch = [body], False
+    prepared = intake.prepare(services, raws, allow_fan_out=True, batch=batch)
+    intake.moderate_inputs(services, prepared, batch=batch)
+    batch_id = uuid.uuid4().hex
+    created = now_iso()
+    jobs = [
+        intake.new_job(services, item, batch_id=batch_id, status=JobStatus.QUEUED, seq=seq, created_at=created)
+        for seq, item in enumerate(prepared)
+    ]
+    services.jobs.create(jobs)
+    failed = enqueue(services, jobs)
+    listing = []
+    for job in jobs:
+        if job["job_id"] in failed:
+            listing.append({"job_id": job["job_id"], "status": "failed", "error": failed[job["job_id"]]})
+        else:
+            listing.append({"job_id": job["job_id"], "status": "queued"})
+    logger.info("batch queued", extra={"batch_id": batch_id, "jobs": len(jobs), "enqueue_failed": len(failed)})
+    return _response(202, {"batch_id": batch_id, "jobs": listing})
+
+
+def enqueue(services: Services, jobs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """SendMessageBatch in tens; failed entries retried once, then their jobs are failed with the reason.
+
+    Returns {job_id: error} for the jobs that could not be queued: never a silently dropped job.
+    """
+    sqs = services.client("sqs")
+    queue_url = services.config.queue_url
+    failures: dict[str, dict[str, str]] = {}
+    for start in range(0, len(jobs), SQS_BATCH):
+        chunk = {str(i): job for i, job in enumerate(jobs[start : start + SQS_BATCH])}
+        pending = dict(chunk)
+        reasons: dict[str, str] = {}
+        for _attempt in range(2):
+            entries = [
+                {"Id": entry_id, "MessageBody": json.dumps({"job_id": job["job_id"], "batch_id": job["batch_id"]})}
+                for entry_id, job in pending.items()
+            ]
+            try:
+                response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+                failed_entries = response.get("Failed", [])
+                reasons = {f["Id"]: f"{f.get('Code', 'Failed')}: {f.get('Message', '')}" for f in failed_entries}
+            except Exception as call_error:  # the whole call failed: every entry is still pending
+                reasons = {entry_id: f"SendMessageBatch failed: {type(call_error).__name__}" for entry_id in pending}
+            pending = {entry_id: job for entry_id, job in pending.items() if entry_id in reasons}
+            if not pending:
+                break
+        for entry_id, job in pending.items():
+            error = {"code": "EnqueueFailed", "message": f"the job could not be queued ({reasons[entry_id]})"}
+            services.jobs.fail(job["job_id"], error)
+            failures[job["job_id"]] = error
+            logger.error("job not queued", extra={"job_id": job["job_id"], "reason": reasons[entry_id]})
+    return failures
+
+
+def get_job(services: Services, job_id: str) -> dict[str, Any]:
+    job = services.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return _response(200, {"job": job_view(job, services.urls)})
+
+
+def get_batch(services: Services, batch_id: str) -> dict[str, Any]:
+    jobs = [job_view(job, services.urls) for job in services.jobs.batch(batch_id)]
+    if not jobs:
+        raise NotFound(f"no batch {batch_id}")
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job["status"]] = counts.get(job["status"], 0) + 1
+    total_cost = round(sum(float(job.get("cost_usd") or 0) for job in jobs), 6)
+    return _response(200, {"batch_id": batch_id, "counts": counts, "cost_usd": total_cost, "jobs": jobs})
+
+
+def get_models(services: Services) -> dict[str, Any]:
+    config = services.config
+    today = clock.today()
+    models = []
+    for spec in catalogue.all_models():
+        binding = config.models.get(spec.key)
+        limits = spec.limits
+        models.append(
+            {
+                "key": spec.key,
+                "model_id": spec.model_id,
+                "name": spec.name,
+                "family": spec.family.value,
+                "provider": spec.provider,
+                "tasks": [task.value for task in spec.tasks],
+                "regions": list(spec.regions),
+                "enabled": binding is not None,
+                "region": binding.region if binding else None,
+                "license_record_id": binding.licence_record_id if binding else None,
+                "lifecycle": {
+                    "status": spec.lifecycle.status_on(today).value,
+                    "legacy_since": spec.lifecycle.legacy_since.isoformat() if spec.lifecycle.legacy_since else None,
+                    "end_of_life": spec.lifecycle.end_of_life.isoformat() if spec.lifecycle.end_of_life else None,
+                    "confirmed": spec.lifecycle.confirmed,
+                },
+                "watermark": spec.watermark,
+                "requires_eula": spec.requires_eula,
+                "limits": {
+                    "prompt_chars": limits.prompt_chars.describe(),
+                    "negative_chars": limits.negative_chars.describe() if limits.negative_chars else None,
+                    "seed": limits.seed.describe(),
+                    "count": limits.count.describe(),
+                    "cfg_scale": limits.cfg_scale.describe() if limits.cfg_scale else None,
+                    "qualities": [q.value for q in limits.qualities],
+                    "aspect_ratios": list(limits.aspect_ratios),
+                    "output_formats": list(limits.output_formats),
+                    "sizes": _sizes(limits.sizes),
+                },
+                "pricing": _pricing(spec.pricing),
+                "quota_rpm": spec.quota.default_rpm,
+                "paced_rpm": config.model_rpm.get(spec.key),
+            }
+        )
+    return _response(200, {"models": models})
+
+
+def _sizes(sizes: catalogue.SizeRules | None) -> dict[str, Any] | None:
+    if sizes is None:
+        return None
+    if sizes.allowed:
+        return {"default": list(sizes.default), "allowed": [f"{w}x{h}" for w, h in sizes.allowed]}
+    return {
+        "default": list(sizes.default),
+        "min_side": sizes.min_side,
+        "max_side": sizes.max_side,
+        "multiple_of": sizes.multiple_of,
+        "max_pixels": sizes.max_pixels,
+    }
+
+
+def _pricing(pricing: catalogue.Pricing) -> dict[str, Any]:
+    if pricing.flat is not None:
+        return {"per_image_usd": pricing.flat, "confirmed": pricing.confirmed}
+    return {
+        "size_classes": [
+            {"max_pixels": c.max_pixels, "standard_usd": c.standard, "premium_usd": c.premium}
+            for c in pricing.size_classes
+        ],
+        "confirmed": pricing.confirmed,
+    }
+
+
+# --------------------------------------------------------------------------- routing
+_ROUTES: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"/v1/images/?"), "POST", "images"),
+    (re.compile(r"/v1/jobs/?"), "POST", "jobs"),
+    (re.compile(r"/v1/jobs/(?P<id>[A-Za-z0-9_-]{1,128})/?"), "GET", "job"),
+    (re.compile(r"/v1/batches/(?P<id>[A-Za-z0-9_-]{1,128})/?"), "GET", "batch"),
+    (re.compile(r"/v1/models/?"), "GET", "models"),
+]
+
+
+def _path(event: dict[str, Any]) -> str:
+    path = str(event.get("rawPath") or event.get("requestContext", {}).get("http", {}).get("path") or "/")
+    # A named stage prefixes the path (/prod/v1/...): route on what follows it.
+    marker = path.find("/v1/")
+    return path[marker:] if marker > 0 else path
+
+
+def route(event: dict[str, Any], context: Any, config: RuntimeConfig) -> dict[str, Any]:
+    method = str(event.get("requestContext", {}).get("http", {}).get("method") or "GET").upper()
+    path = _path(event)
+    allowed: list[str] = []
+    for pattern, route_method, name in _ROUTES:
+        match = pattern.fullmatch(path)
+        if match is None:
+            continue
+        if method != route_method:
+            allowed.append(route_method)
+            continue
+        services = services_for(config)
+        if name == "images":
+            return post_images(services, _body(event, config), context)
+        if name == "jobs":
+            return post_jobs(services, _body(event, config))
+        if name == "job":
+            return get_job(services, match["id"])
+        if name == "batch":
+            return get_batch(services, match["id"])
+        return get_models(services)
+    if allowed:
+        return _error(MethodNotAllowed(f"{method} is not allowed on {path}"), {"allow": ", ".join(allowed)})
+    return _error(NotFound(f"no route {method} {path}"))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        config = RuntimeConfig.from_env()
+        return route(event, context, config)
+    except ImagegenError as error:
+        if error.status >= 500:
+            logger.warning("request failed", extra={"code": error.code, "status": error.status})
+        return _error(error)
+    except Exception:
+        # A bug or an AWS outage, never the caller's input: log it (no bodies), answer a plain 500.
+        logger.exception("unhandled error")
+        body = {"error": {"code": "InternalError", "message": "internal error", "details": []}}
+        return _response(500, body)

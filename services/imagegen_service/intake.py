@@ -1,0 +1,180 @@
+"""The API side of a job: from raw request bodies to stored job records, before anything is queued.
+
+Order matters and is the contract: validate everything (400) → model enabled and alive (503) →
+inbound moderation (422) → only then write. Nothing is stored for a request that fails a check, and
+no model is ever called for one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from imagegen_service import moderation, workflows
+from imagegen_service.errors import FieldProblem, ImagegenError, RequestInvalid
+from imagegen_service.imagefiles import describe
+from imagegen_service.jobs import JobStatus, now_iso
+from imagegen_service.pipeline import Services, check_model_available
+from imagegen_service.storage import sha256_hex
+
+if TYPE_CHECKING:
+    from imagegen_service.requests import GenerationRequest
+
+INPUT_PREFIX = "inputs/"  # caller-supplied images: never served (CloudFront reads only images/*)
+_TEXT_FIELDS = ("prompt", "negative_prompt", "mask_prompt", "search_prompt", "select_prompt")
+_INLINE_IMAGES = ("source_image", "mask_image", "control.image", "style_image")
+
+
+@dataclass
+class Prepared:
+    request: GenerationRequest
+    workflow: dict[str, Any]
+    origin: int  # index of the API request it came from
+
+
+def _prefixed(error: RequestInvalid, prefix: str) -> list[FieldProblem]:
+    return [FieldProblem(f"{prefix}{p.field}", p.message) for p in error.details] or [
+        FieldProblem(prefix.rstrip(".") or "body", error.message)
+    ]
+
+
+def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: bool) -> list[Prepared]:
+    """Expand and validate every request; raise one RequestInvalid naming every bad field of every request."""
+    from imagegen_service.requests import parse_request
+
+    config = services.config
+    prepared: list[Prepared] = []
+    problems: list[FieldProblem] = []
+    for index, raw in enumerate(raws):
+        prefix = f"requests[{index}]." if batch else ""
+        if not isinstance(raw, dict):
+            problems.append(FieldProblem(prefix.rstrip(".") or "body", "must be a JSON object (a GenerationRequest)"))
+            continue
+        try:
+            expanded = workflows.expand(
+                raw,
+                presets=config.presets,
+                channel_formats=config.channel_formats,
+                lookup=services.jobs.image,
+                allow_fan_out=allow_fan_out,
+                prefix=prefix,
+            )
+            for item in expanded:
+                prepared.append(Prepared(parse_request(item.raw), item.workflow, index))
+        except RequestInvalid as error:
+            problems.extend(
+                _prefixed(error, prefix) if prefix else error.details or [FieldProblem("body", error.message)]
+            )
+    if problems:
+        raise RequestInvalid.from_problems(problems)
+    if len(prepared) > workflows.MAX_JOBS_PER_CALL:
+        raise RequestInvalid.from_problems(
+            [
+                FieldProblem(
+                    "requests", f"expands to {len(prepared)} jobs; at most {workflows.MAX_JOBS_PER_CALL} per call"
+                )
+            ]
+        )
+    for model in dict.fromkeys(p.request.model for p in prepared):
+        check_model_available(config, model)
+    return prepared
+
+
+def moderate_inputs(services: Services, prepared: list[Prepared], *, batch: bool) -> None:
+    """ApplyGuardrail (source INPUT) on every distinct prompt set and inline image; 422 on the first block."""
+    config = services.config
+    if not config.moderation_enabled or not config.guardrail_id:
+        return
+    client = services.client("bedrock-runtime")
+    seen: set[str] = set()
+    for item in prepared:
+        prefix = f"requests[{item.origin}]." if batch else ""
+        texts = [(f"{prefix}{name}", getattr(item.request, name)) for name in _TEXT_FIELDS]
+        texts = [(name, text) for name, text in texts if isinstance(text, str) and text]
+        images = []
+        for path in _INLINE_IMAGES:
+            decoded = item.request.image(path)
+            if decoded is not None:
+                images.append((f"{prefix}{path}", decoded.data, decoded.format))
+        key = repr([t for _, t in texts]) + "".join(sha256_hex(data) for _, data, _ in images)
+        if key in seen:
+            continue
+        seen.add(key)
+        moderation.check_input(
+            client,
+            config.guardrail_id,
+            config.guardrail_version or "DRAFT",
+            moderation.GuardrailInput(texts=texts, images=images),
+        )
+
+
+def offload_images(services: Services, request: GenerationRequest) -> dict[str, Any]:
+    """The request as stored on the job: inline images moved to S3 (``inputs/``) and referenced by id.
+
+    DynamoDB items stop at 400 KB and SQS messages at 256 KB; an image id is a few dozen bytes.
+    """
+    raw = request.model_dump(mode="json", exclude_none=True)
+    for path in _INLINE_IMAGES:
+        decoded = request.image(path)
+        if decoded is None:
+            continue
+        image_id = _store_input(services, decoded.data)
+        if path == "control.image":
+            raw["control"]["image"] = {"image_id": image_id}
+        else:
+            raw[path] = {"image_id": image_id}
+    return raw
+
+
+def _store_input(services: Services, data: bytes) -> str:
+    file = describe(data)
+    digest = sha256_hex(data)
+    key = f"{INPUT_PREFIX}{digest}.{file.extension}"
+    services.images.put_key(key, data, file)
+    services.jobs.put_image(
+        {
+            "image_id": digest,
+            "key": key,
+            "kind": "input",
+            "sha256": digest,
+            "bytes": len(data),
+            "format": file.format,
+            "width": file.width,
+            "height": file.height,
+            "created_at": now_iso(),
+        }
+    )
+    return digest
+
+
+def new_job(
+    services: Services, item: Prepared, *, batch_id: str, status: JobStatus, seq: int, created_at: str
+) -> dict[str, Any]:
+    from imagegen_service.requests import normalised
+
+    spec = item.request.spec
+    config = services.config
+    return {
+        "job_id": uuid.uuid4().hex,
+        "batch_id": batch_id,
+        "seq": seq,
+        "status": str(status),
+        "model_key": spec.key,
+        "model_id": spec.model_id,
+        "request": normalised(item.request),
+        "input": offload_images(services, item.request),
+        "workflow": item.workflow or None,
+        "idempotency_key": item.request.idempotency_key,
+        "tags": item.request.tags,
+        "license_record_id": config.models[spec.key].licence_record_id,
+        "cost_usd": 0.0,
+        "images": [],
+        "attempts": 0,
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+
+
+def error_record(error: ImagegenError) -> dict[str, Any]:
+    return {"code": error.code, "message": error.message}

@@ -1,0 +1,241 @@
+"""The job store: job records and image metadata in the jobs table (single-table design).
+
+Items (AGENTS.md key schema ``pk``/``sk``, GSI ``gsi1`` on ``gsi1pk``/``gsi1sk``):
+
+* job    ``pk=JOB#<job_id>``  ``sk=JOB``   ``gsi1pk=BATCH#<batch_id>`` ``gsi1sk=<created_at>#<seq>#<job_id>``
+* image  ``pk=IMAGE#<image_id>`` ``sk=META`` (image_id = the image's sha256: content-addressed)
+
+Status transitions are conditional writes, so a redelivered or duplicated message can never move a
+finished job backwards: queued → running (claim) → succeeded | failed | blocked (complete);
+running → queued (retryable failure, ``last_error`` set; ``dead_lettered`` once SQS gives up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+from imagegen_service.dynamo import from_item, to_item, to_value
+
+BATCH_WRITE_CHUNK = 25  # DynamoDB BatchWriteItem limit
+JOB_SK = "JOB"
+IMAGE_SK = "META"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.BLOCKED})
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def job_key(job_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": JOB_SK}}
+
+
+def image_key(image_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"IMAGE#{image_id}"}, "sk": {"S": IMAGE_SK}}
+
+
+def job_item(job: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of a job dict (which must carry job_id, batch_id, created_at)."""
+    return {
+        **to_item(job),
+        **job_key(job["job_id"]),
+        "gsi1pk": {"S": f"BATCH#{job['batch_id']}"},
+        # seq keeps a batch in submission order (its jobs share created_at).
+        "gsi1sk": {"S": f"{job['created_at']}#{int(job.get('seq', 0)):05d}#{job['job_id']}"},
+    }
+
+
+_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    values = from_item(item)
+    for name in _INTERNAL:
+        values.pop(name, None)
+    return values
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Outcome of claiming a job for processing: ``job`` when claimed, else why not."""
+
+    job: dict[str, Any] | None
+    existing_status: str | None  # set when the job exists but is already finished
+    missing: bool = False
+
+
+class JobStore:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    # ------------------------------------------------------------------ writes
+    def create(self, jobs: list[dict[str, Any]]) -> None:
+        """Write new job records (BatchWriteItem in chunks of 25, unprocessed items retried)."""
+        for start in range(0, len(jobs), BATCH_WRITE_CHUNK):
+            requests = [{"PutRequest": {"Item": job_item(job)}} for job in jobs[start : start + BATCH_WRITE_CHUNK]]
+            pending: dict[str, Any] = {self._table: requests}
+            for _ in range(8):
+                response = self._ddb.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            if pending:
+                raise RuntimeError(f"DynamoDB left {len(pending[self._table])} job records unwritten")
+
+    def claim(self, job_id: str, *, receive_count: int) -> Claim:
+        """queued|running → running, counting the attempt; returns the claimed record."""
+        try:
+            response = self._ddb.update_item(
+                TableName=self._table,
+                Key=job_key(job_id),
+                UpdateExpression=(
+                    "SET #s = :running, started_at = if_not_exists(started_at, :now), updated_at = :now, "
+                    "attempts = if_not_exists(attempts, :zero) + :one, receive_count = :rc REMOVE dead_lettered"
+                ),
+                ConditionExpression="attribute_exists(pk) AND #s IN (:queued, :running)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":running": {"S": JobStatus.RUNNING},
+                    ":queued": {"S": JobStatus.QUEUED},
+                    ":now": {"S": now_iso()},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":rc": {"N": str(receive_count)},
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item")
+            if not old:
+                old = self._get_raw(job_id)
+            if not old:
+                return Claim(job=None, existing_status=None, missing=True)
+            return Claim(job=None, existing_status=from_item(old).get("status"))
+        return Claim(job=_public(response["Attributes"]), existing_status=None)
+
+    def complete(
+        self, job_id: str, status: JobStatus, fields: dict[str, Any], images: list[dict[str, Any]] | None = None
+    ) -> bool:
+        """running|queued → a terminal status with its fields, plus image metadata, in one transaction.
+
+        Returns False when the job was already finished (a duplicate delivery lost the race).
+        """
+        assert status in TERMINAL
+        values = {**fields, "status": status, "completed_at": now_iso(), "updated_at": now_iso()}
+        names = {f"#f{i}": name for i, name in enumerate(values)}
+        update = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+        attribute_values = {f":v{i}": to_value(value) for i, value in enumerate(values.values())}
+        attribute_values.update({":queued": {"S": JobStatus.QUEUED}, ":running": {"S": JobStatus.RUNNING}})
+        names["#s"] = "status"
+        job_update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": job_key(job_id),
+                "UpdateExpression": update + " REMOVE dead_lettered, last_error",
+                "ConditionExpression": "attribute_exists(pk) AND #s IN (:queued, :running)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": attribute_values,
+            }
+        }
+        puts = [
+            {"Put": {"TableName": self._table, "Item": {**to_item(image), **image_key(image["image_id"])}}}
+            for image in images or []
+        ]
+        try:
+            if puts:
+                self._ddb.transact_write_items(TransactItems=[job_update, *puts])
+            else:
+                self._ddb.update_item(**job_update["Update"])
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                return False
+            if code == "TransactionCanceledException":
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return False
+            raise
+        return True
+
+    def release(self, job_id: str, error: dict[str, Any], *, dead_lettered: bool) -> None:
+        """running → queued after a retryable failure; SQS redelivers (or, when dead_lettered, the DLQ holds it)."""
+        values: dict[str, Any] = {
+            ":queued": {"S": JobStatus.QUEUED},
+            ":running": {"S": JobStatus.RUNNING},
+            ":err": to_value(error),
+            ":now": {"S": now_iso()},
+        }
+        update = "SET #s = :queued, last_error = :err, updated_at = :now"
+        if dead_lettered:
+            update += ", dead_lettered = :true, #e = :err"
+            values[":true"] = {"BOOL": True}
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=job_key(job_id),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk) AND #s IN (:queued, :running)",
+                ExpressionAttributeNames={"#s": "status", **({"#e": "error"} if dead_lettered else {})},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error_:
+            if error_.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def put_image(self, image: dict[str, Any]) -> None:
+        """An image metadata record on its own (caller-supplied inputs; outputs go through ``complete``)."""
+        self._ddb.put_item(TableName=self._table, Item={**to_item(image), **image_key(image["image_id"])})
+
+    def fail(self, job_id: str, error: dict[str, Any], status: JobStatus = JobStatus.FAILED) -> bool:
+        """Finish a job that cannot run (poison input, enqueue failure) with its reason."""
+        return self.complete(job_id, status, {"error": error})
+
+    # ------------------------------------------------------------------ reads
+    def _get_raw(self, job_id: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self._ddb.get_item(
+            TableName=self._table, Key=job_key(job_id), ConsistentRead=True
+        ).get("Item")
+        return item
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        item = self._get_raw(job_id)
+        return _public(item) if item else None
+
+    def batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
+        """The batch's jobs in creation order (GSI gsi1)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :b",
+            "ExpressionAttributeValues": {":b": {"S": f"BATCH#{batch_id}"}},
+        }
+        while True:
+            response = self._ddb.query(**kwargs)
+            for item in response.get("Items", []):
+                yield _public(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def image(self, image_id: str) -> dict[str, Any] | None:
+        item = self._ddb.get_item(TableName=self._table, Key=image_key(image_id)).get("Item")
+        return _public(item) if item else None

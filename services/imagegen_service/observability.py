@@ -1,0 +1,55 @@
+"""Logger, Metrics and Tracer shared by the handlers (Powertools; service name and namespace from env).
+
+Never log secrets, private keys, bearer tokens or image bytes: log keys, sizes, digests and ids.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "imagegen"
+NAMESPACE = "imagegen"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+IMAGES_GENERATED = "ImagesGenerated"
+IMAGES_BLOCKED = "ImagesBlocked"
+THROTTLED = "Throttled"
+COST_USD = "CostUSD"
+JOBS_FAILED = "JobsFailed"
+MODEL_CALLS_SAVED = "ModelCallsSaved"
+
+
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def cost(usd: float) -> None:
+    # EMF has no currency unit: "None" with the name saying USD.
+    metrics.add_metric(name=COST_USD, unit=MetricUnit.NoUnit, value=usd)
+
+
+@dataclass
+class StepTimer:
+    """Wall time per pipeline step (ms); the worker bench subtracts model and C2PA time from the total."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + (time.perf_counter() - start) * 1000
+
+    def ms(self, name: str) -> float:
+        return self.steps.get(name, 0.0)

@@ -1,0 +1,379 @@
+"""The generation pipeline: one function processes one job, for the worker and the synchronous API.
+
+``process_job`` takes a claimed job record and ends it: request → model (once per fingerprint) →
+outbound moderation → provenance → content-addressed storage → metadata + job completion. Errors
+leave as exceptions; the caller decides what they mean for its transport (``worker.outcome_for``).
+
+Never pay twice. The model call, moderation, signing and storage run inside a Powertools idempotent
+function keyed by ``requests.fingerprint(request)`` (the normalised request with its input images'
+bytes), persisted in the idempotency table. A second job with the same fingerprint — or the same job
+redelivered — replays the stored result (image keys, digests, moderation) without calling the model;
+a concurrent duplicate gets ``IdempotencyAlreadyInProgressError`` and is retried later. A failure
+inside deletes the in-progress record, so the retry calls the model again (nothing was delivered).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from imagegen_service import catalogue, clock, costs, moderation, provenance
+from imagegen_service.config import RuntimeConfig
+from imagegen_service.delivery import UrlSigner
+from imagegen_service.errors import (
+    ModelUnavailable,
+    NotFound,
+    OutputBlocked,
+)
+from imagegen_service.imagefiles import ImageFile
+from imagegen_service.jobs import JobStatus, JobStore, now_iso
+from imagegen_service.observability import IMAGES_BLOCKED, IMAGES_GENERATED, MODEL_CALLS_SAVED, StepTimer, count, logger
+from imagegen_service.storage import ImageStore
+
+if TYPE_CHECKING:
+    from imagegen_service.requests import GenerationRequest
+
+KEY_PREFIX = "imagegen.generate"
+IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600
+"""How long a fingerprint's result is replayed instead of calling the model (and the guide's
+"never pay twice" holds). After that, an identical request is generated again."""
+
+
+# --------------------------------------------------------------------------- clients per configuration
+@dataclass
+class Services:
+    """Everything the pipeline talks to, built once per container and configuration."""
+
+    config: RuntimeConfig
+    clients: dict[str, Any] = field(default_factory=dict)
+    _generate: Callable[..., dict[str, Any]] | None = None
+    _idempotency_config: Any = None
+    _models: Any = None
+
+    def client(self, name: str, region: str | None = None) -> Any:
+        key = f"{name}@{region or ''}"
+        if key not in self.clients:
+            import boto3
+            from botocore.config import Config
+
+            # Standard retry mode retries throttles and 5xx of S3/DynamoDB/SQS with backoff.
+            boto_config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+            self.clients[key] = boto3.client(name, region_name=region, config=boto_config)
+        return self.clients[key]
+
+    @functools.cached_property
+    def images(self) -> ImageStore:
+        return ImageStore(self.client("s3"), self.config.bucket)
+
+    @functools.cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.client("dynamodb"), self.config.jobs_table)
+
+    @functools.cached_property
+    def urls(self) -> UrlSigner:
+        return UrlSigner(self.config, lambda: self.client("secretsmanager"))
+
+    def secrets(self) -> Any:
+        return self.client("secretsmanager")
+
+
+_SERVICES: dict[str, Services] = {}
+
+
+def services_for(config: RuntimeConfig) -> Services:
+    """One Services (clients, caches) per configuration and set of AWS endpoints, reused across invocations."""
+    endpoints = sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL"))
+    key = repr((config, endpoints))
+    services = _SERVICES.get(key)
+    if services is None:
+        services = _SERVICES[key] = Services(config)
+    return services
+
+
+# --------------------------------------------------------------------------- checks before any model call
+def check_model_available(config: RuntimeConfig, model_key: str) -> catalogue.ModelSpec:
+    """503 unless the model is enabled in this stack and not past its end-of-life date."""
+    spec = catalogue.MODELS[model_key]
+    if model_key not in config.models:
+        enabled = ", ".join(sorted(config.models)) or "none"
+        raise ModelUnavailable(f"model {model_key} is not enabled in stack {config.stack!r} (enabled: {enabled})")
+    status = spec.lifecycle.status_on(clock.today())
+    if status is catalogue.Status.END_OF_LIFE:
+        raise ModelUnavailable(
+            f"model {model_key} ({spec.model_id}) reached its end of life on {spec.lifecycle.end_of_life}; "
+            "choose another model"
+        )
+    return spec
+
+
+def resolve_images(services: Services, request: GenerationRequest) -> GenerationRequest:
+    """Replace ``image_id`` references by the referenced objects' bytes (inputs and earlier outputs)."""
+
+    def fetch(image_id: str) -> bytes:
+        record = services.jobs.image(image_id)
+        if record is None or record.get("quarantined"):
+            raise NotFound(f"image {image_id} does not exist (or was withheld by moderation)")
+        return services.images.get(record["key"])
+
+    return request.with_images(fetch)
+
+
+# --------------------------------------------------------------------------- the idempotent unit
+def _generate_images(
+    work: dict[str, Any], *, services: Services, request: GenerationRequest, timer: StepTimer, deadline: float | None
+) -> dict[str, Any]:
+    """Model call + moderation + provenance + storage for one fingerprint. Returns a JSON-able summary."""
+    from imagegen_service.requests import output_size, price_per_image
+
+    config = services.config
+    spec = request.spec
+    with timer.step("model"):
+        output = invoke_model(services, request, deadline=deadline)
+    if output.all_filtered:
+        raise OutputBlocked("the model's output filter withheld every image: " + "; ".join(output.filtered))
+    width, height = output_size(request)
+    price = price_per_image(request)
+    images: list[dict[str, Any]] = []
+    for generated in output.images:
+        data = generated.data
+        file = ImageFile(generated.format, generated.width, generated.height)
+        with timer.step("moderation"):
+            verdict = (
+                moderation.detect_labels(services.client("rekognition"), data, config.min_confidence)
+                if config.moderation_enabled
+                else moderation.unchecked(config.min_confidence)
+            )
+        signed = False
+        if config.c2pa_enabled and not spec.watermark and not verdict.flagged:
+            with timer.step("c2pa"):
+                data = _sign(services, request, data, seed=generated.seed, file=file, fingerprint=work["fingerprint"])
+            signed = True
+        with timer.step("storage"):
+            stored = services.images.put(
+                data,
+                file,
+                quarantine=verdict.flagged,
+                metadata={"model-id": spec.model_id, "fingerprint": work["fingerprint"]},
+            )
+        images.append(
+            {
+                "image_id": stored.sha256,
+                "key": stored.key,
+                "sha256": stored.sha256,
+                "bytes": stored.bytes,
+                "format": file.format,
+                "width": file.width,
+                "height": file.height,
+                "seed": generated.seed,
+                "quarantined": verdict.flagged,
+                "moderation": verdict.as_dict(),
+                "c2pa": signed,
+                "watermark": spec.watermark,
+            }
+        )
+    return {
+        "fingerprint": work["fingerprint"],
+        "origin_job_id": work["job_id"],
+        "generated_at": now_iso(),
+        "requested_size": [width, height],
+        "price_per_image": price,
+        "model_cost_usd": costs.call_cost(price, len(output.images)),
+        "filtered": list(output.filtered),
+        "images": images,
+    }
+
+
+def _sign(
+    services: Services, request: GenerationRequest, data: bytes, *, seed: int | None, file: ImageFile, fingerprint: str
+) -> bytes:
+    config = services.config
+    chain = provenance.load_chain(config.c2pa_secret_arn, config.c2pa_cert_file, config.c2pa_key_file, services.secrets)
+    spec = request.spec
+    facts = provenance.GenerationFacts(
+        model_id=spec.model_id,
+        model_name=spec.name,
+        provider=spec.provider,
+        seed=seed,
+        job_id=fingerprint,
+        prompt_sha256=hashlib.sha256((request.prompt or "").encode()).hexdigest(),
+        parameters={
+            k: v
+            for k, v in request.model_dump(mode="json", exclude_none=True).items()
+            if k not in ("prompt", "negative_prompt", "source_image", "mask_image", "control", "style_image", "tags")
+        },
+    )
+    return provenance.sign(data, file.content_type, facts, chain, title=f"{fingerprint[:16]}.{file.extension}")
+
+
+def _idempotent_generate(services: Services) -> Callable[..., dict[str, Any]]:
+    if services._generate is None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        persistence = DynamoDBPersistenceLayer(
+            table_name=services.config.idempotency_table, boto3_client=services.client("dynamodb")
+        )
+        idem_config = IdempotencyConfig(
+            event_key_jmespath="fingerprint",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+        )
+        # One key prefix for both functions: Powertools would otherwise prefix the Lambda function's
+        # name, and a request made through the sync API would not dedupe against the worker's.
+        services._generate = idempotent_function(
+            data_keyword_argument="work", config=idem_config, persistence_store=persistence, key_prefix=KEY_PREFIX
+        )(_generate_images)
+        services._idempotency_config = idem_config
+    return services._generate
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """Stands in for the Lambda context: Powertools expires an in-progress record at this time, so a
+    crashed attempt never blocks its fingerprint longer than the invocation could have run."""
+
+    at: float
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(1, int((self.at - time.monotonic()) * 1000))
+
+
+DEFAULT_BUDGET_S = 15 * 60  # Lambda's maximum timeout: the bound when a caller gives no deadline
+
+
+def invoke_model(services: Services, request: GenerationRequest, *, deadline: float | None) -> Any:
+    """One paced, retried model call through the model layer's client (its RetryPolicy is the budget)."""
+    from imagegen_service.bedrock import BedrockImageClient, RateLimiter
+
+    if services._models is None:
+        services._models = BedrockImageClient(rate_limiter=RateLimiter(services.config.model_rpm))
+    region = services.config.models[request.model].region
+    budget = None if deadline is None else max(0.0, deadline - time.monotonic())
+    return services._models.invoke(request, region=region, deadline_s=budget)
+
+
+# --------------------------------------------------------------------------- one job, end to end
+@dataclass(frozen=True)
+class JobResult:
+    job: dict[str, Any]
+    reused: bool
+    timer: StepTimer
+
+
+def process_job(services: Services, job: dict[str, Any], *, deadline: float | None = None) -> JobResult:
+    """Run a claimed job (status running) to succeeded or blocked; raises on failure (caller classifies)."""
+    from imagegen_service.requests import fingerprint, parse_request
+
+    timer = StepTimer()
+    with timer.step("prepare"):
+        request = parse_request(job["input"])
+        spec = check_model_available(services.config, request.model)
+        resolved = resolve_images(services, request)
+        key = fingerprint(resolved)
+    generate = _idempotent_generate(services)
+    services._idempotency_config.register_lambda_context(
+        _Deadline(deadline if deadline is not None else time.monotonic() + DEFAULT_BUDGET_S)
+    )
+    summary = generate(
+        work={"fingerprint": key, "job_id": job["job_id"]},
+        services=services,
+        request=resolved,
+        timer=timer,
+        deadline=deadline,
+    )
+    reused = summary["origin_job_id"] != job["job_id"]
+    with timer.step("metadata"):
+        finished = _complete(services, job, request, spec, summary, reused=reused)
+    if reused:
+        count(MODEL_CALLS_SAVED)
+    return JobResult(job=finished, reused=reused, timer=timer)
+
+
+def _complete(
+    services: Services,
+    job: dict[str, Any],
+    request: GenerationRequest,
+    spec: catalogue.ModelSpec,
+    summary: dict[str, Any],
+    *,
+    reused: bool,
+) -> dict[str, Any]:
+    config = services.config
+    images = summary["images"]
+    served = [image for image in images if not image["quarantined"]]
+    flagged = [image for image in images if image["quarantined"]]
+    status = JobStatus.SUCCEEDED if served else JobStatus.BLOCKED
+    cost = 0.0 if reused else float(summary["model_cost_usd"])
+    licence = config.models[spec.key].licence_record_id
+    moderation_summary = {
+        "checked": config.moderation_enabled,
+        "flagged": len(flagged),
+        "labels": [label for image in flagged for label in image["moderation"]["labels"]],
+        "min_confidence": config.min_confidence,
+        "model_filtered": summary["filtered"],
+    }
+    error = None
+    if status is JobStatus.BLOCKED:
+        names = ", ".join(sorted({label["name"] for label in moderation_summary["labels"]})) or "moderation"
+        error = {"code": "ImageBlocked", "message": f"every generated image was flagged by moderation ({names})"}
+    public_images = [{k: v for k, v in image.items() if k != "moderation"} for image in served]
+    fields = {
+        "images": public_images,
+        "quarantined": [
+            {"image_id": i["image_id"], "key": i["key"], "labels": i["moderation"]["labels"]} for i in flagged
+        ],
+        "moderation": moderation_summary,
+        "cost_usd": cost,
+        "license_record_id": licence,
+        "fingerprint": summary["fingerprint"],
+        "reused_from_job": summary["origin_job_id"] if reused else None,
+        "error": error,
+    }
+    parseable = request.model_dump(mode="json", exclude_none=True)
+    metadata = [
+        {
+            **{k: v for k, v in image.items() if k != "moderation"},
+            "moderation": image["moderation"],
+            "job_id": job["job_id"],
+            "model_key": spec.key,
+            "model_id": spec.model_id,
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "request": job.get("request"),
+            "input": parseable,
+            "workflow": job.get("workflow") or {},
+            "license_record_id": licence,
+            "cost_usd": 0.0 if reused else summary["price_per_image"],
+            "created_at": now_iso(),
+        }
+        for image in images
+    ]
+    # A replayed result's image records already exist (content-addressed): write them only once.
+    services.jobs.complete(job["job_id"], status, fields, [] if reused else metadata)
+    if not reused:
+        count(IMAGES_GENERATED, len(served))
+        if cost:
+            from imagegen_service.observability import cost as record_cost
+
+            record_cost(cost)
+    if flagged:
+        count(IMAGES_BLOCKED, len(flagged))
+    logger.info(
+        "job finished",
+        extra={
+            "job_id": job["job_id"],
+            "model": spec.model_id,
+            "status": str(status),
+            "reused": reused,
+            "cost_usd": cost,
+        },
+    )
+    return {**job, **fields, "status": str(status)}
