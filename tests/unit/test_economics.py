@@ -215,3 +215,21 @@ def test_quotas_table(capsys: pytest.CaptureFixture[str]) -> None:
 def test_quotas_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "quotas", "--stack", "nope"]) == 2
     assert "no such stack file" in capsys.readouterr().err
+
+
+def test_small_images_make_the_cdn_dearer_at_first_tier_list_prices(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN 1,000,000 views of 0.1 MB images (97.66 GB), 90 % cache hits, no free tier
+    result = estimate(capsys, "--images", "stable-image-core:1", "--views", "1000000", "--avg-image-mb", "0.1")
+    gb = 1_000_000 * 0.1 / 1024
+    # THEN CloudFront: 97.66 × 0.085 + 100 × 0.01 + 100,000 misses × 0.0004/1k = 8.30 + 1.00 + 0.04 = 9.34
+    cloudfront = gb * CLOUDFRONT_EGRESS_GB + 100 * CLOUDFRONT_PER_10K_REQUESTS + 100 * S3_GET_PER_1K
+    # AND S3 direct: 97.66 × 0.09 + 1,000 × 0.0004 = 8.79 + 0.40 = 9.19, so the CDN costs 0.15 more
+    s3_direct = gb * S3_EGRESS_GB + 1000 * S3_GET_PER_1K
+    assert result["delivery"]["cloudfront_usd"] == pytest.approx(cloudfront, abs=1e-3)
+    assert result["delivery"]["s3_direct_usd"] == pytest.approx(s3_direct, abs=1e-3)
+    assert result["levers"]["cdn_saving_usd"] == pytest.approx(-0.1517, abs=1e-3)
+    assert (
+        main(["cost", "estimate", "--images", "stable-image-core:1", "--views", "1000000", "--avg-image-mb", "0.1"])
+        == 0
+    )
+    assert "costs $0.15 more" in capsys.readouterr().out

@@ -281,9 +281,11 @@ def _print_estimate(result: Any) -> None:
         console.print(
             "  • drafting: give --model --drafts --finals to compare drafting at standard with everything at premium"
         )
-    console.print(
-        f"  • CloudFront vs S3 egress: {_usd(d.cloudfront_usd)} vs {_usd(d.s3_direct_usd)} → saves {_usd(d.cdn_saving_usd)}"
-    )
+    if d.cdn_saving_usd >= 0:
+        verdict = f"saves {_usd(d.cdn_saving_usd)}"
+    else:  # below ~130 KB per image, request fees outweigh the egress saving at first-tier list prices
+        verdict = f"costs {_usd(-d.cdn_saving_usd)} more (small images: request fees outweigh the egress saving)"
+    console.print(f"  • CloudFront vs S3 egress: {_usd(d.cloudfront_usd)} vs {_usd(d.s3_direct_usd)} → {verdict}")
     if result.unconfirmed_models:
         console.print(
             f"[yellow]UNCONFIRMED prices: {', '.join(result.unconfirmed_models)} — confirm at aws.amazon.com/bedrock/pricing[/yellow]"
