@@ -71,3 +71,9 @@ def preview_mutated(directory: Path, mutate: Callable[[dict[str, Any]], object],
     document = stack_document(stack)
     mutate(document["config"]["imagegen:settings"])
     return run_preview(stack, write_stack(directory, document), policies=False)
+
+
+def account_of(stack: str) -> str:
+    """The account the preview's ARNs name: the customer's, or the mocks' own."""
+    customer = settings_of(stack).customer
+    return customer.account_id if customer is not None else "123456789012"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from imagegen_service import catalogue
 
-from tests.unit.program_graph import STACKS, as_list, of_type, one, settings_of, statements
+from tests.unit.program_graph import STACKS, account_of, as_list, of_type, one, settings_of, statements
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 # Where AWS offers no narrower resource (or scopes by condition instead).
@@ -49,7 +49,7 @@ def expected_model_arns(stack: str, account: str) -> set[str]:
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("role", ["api", "worker"])
 def test_invoke_model_names_only_the_enabled_models(stack_graph, stack: str, role: str) -> None:
-    account = settings_of(stack).customer.account_id if stack.startswith("customer") else "123456789012"
+    account = account_of(stack)
     granted = _actions(stack_graph(stack), role)
     assert set(granted["bedrock:InvokeModel"]) == expected_model_arns(stack, account)
     enabled_ids = {catalogue.MODELS[m.model].foundation_model_id for m in settings_of(stack).models}

@@ -6,7 +6,17 @@ import re
 
 import pytest
 
-from tests.unit.program_graph import STACKS, as_list, by_urn, of_type, one, preview_mutated, settings_of, statements
+from tests.unit.program_graph import (
+    STACKS,
+    account_of,
+    as_list,
+    by_urn,
+    of_type,
+    one,
+    preview_mutated,
+    settings_of,
+    statements,
+)
 
 BUCKET = "aws:s3/bucket:Bucket"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
@@ -19,7 +29,7 @@ def test_bucket_policy_lets_only_this_distribution_read_served_images(stack_grap
     bucket = one(graph, BUCKET)
     distribution = one(graph, DISTRIBUTION)
     policy = one(graph, "aws:s3/bucketPolicy:BucketPolicy")
-    account = settings_of(stack).customer.account_id if stack.startswith("customer") else "123456789012"
+    account = account_of(stack)
 
     # THEN the policy is the bucket's and is built from the distribution's ARN
     assert policy["property_dependencies"]["bucket"] == [bucket["urn"]]
