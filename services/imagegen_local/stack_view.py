@@ -83,18 +83,22 @@ class StackView:
     def worker_function(self) -> FunctionView:
         return self.function(WORKER_HANDLER)
 
-    def handler_environment(self) -> dict[str, str]:
-        """The union of both functions' variables: in one process the two handlers share os.environ.
+    def handler_environments(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """(shared, own): in one process both handlers share os.environ.
 
-        The program gives both functions the same value for every variable they share; a
-        disagreement would make the local run lie about the deployed one, so it is refused.
+        ``shared`` holds every variable the two functions agree on (or only one sets); ``own`` maps
+        each handler path to the variables where they differ (POWERTOOLS_SERVICE_NAME), which the
+        local platform applies while importing that handler, when Powertools reads them.
         """
-        merged = dict(self.api_function.environment)
-        for name, value in self.worker_function.environment.items():
-            if name in merged and merged[name] != value:
-                raise GraphIncomplete(f"the api and worker functions disagree on {name}: {merged[name]!r} vs {value!r}")
-            merged[name] = value
-        return merged
+        api, worker = self.api_function, self.worker_function
+        shared = {**worker.environment, **api.environment}
+        own: dict[str, dict[str, str]] = {api.handler: {}, worker.handler: {}}
+        for name in set(api.environment) & set(worker.environment):
+            if api.environment[name] != worker.environment[name]:
+                shared.pop(name)
+                own[api.handler][name] = api.environment[name]
+                own[worker.handler][name] = worker.environment[name]
+        return shared, own
 
     # ------------------------------------------------------------------------- queue trigger
     def worker_trigger(self) -> dict[str, Any]:
@@ -142,7 +146,7 @@ class StackView:
 
     def names(self) -> dict[str, str]:
         """Physical names as the functions see them (bucket, tables, queues) from their variables."""
-        env = self.handler_environment()
+        env, _ = self.handler_environments()
         wanted = (
             cfg.ENV_BUCKET,
             cfg.ENV_JOBS_TABLE,
@@ -171,9 +175,12 @@ def create_table_request(inputs: dict[str, Any]) -> dict[str, Any]:
     }
     indexes = []
     for index in inputs.get("globalSecondaryIndexes") or []:
-        index_keys = [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
-        if index.get("rangeKey"):
-            index_keys.append({"AttributeName": index["rangeKey"], "KeyType": "RANGE"})
+        if index.get("keySchemas"):  # pulumi-aws 7: [{attributeName, keyType}]
+            index_keys = [{"AttributeName": k["attributeName"], "KeyType": k["keyType"]} for k in index["keySchemas"]]
+        else:  # older shape: hashKey / rangeKey
+            index_keys = [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
+            if index.get("rangeKey"):
+                index_keys.append({"AttributeName": index["rangeKey"], "KeyType": "RANGE"})
         projection: dict[str, Any] = {"ProjectionType": index.get("projectionType", "ALL")}
         if index.get("nonKeyAttributes"):
             projection["NonKeyAttributes"] = index["nonKeyAttributes"]

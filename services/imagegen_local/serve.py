@@ -1,0 +1,222 @@
+"""The local platform: embedded AWS + the real handlers behind the local gateway + the queue worker.
+
+``imagegen local serve`` and ``imagegen demo`` both run this. Order of start-up: the stack's preview
+graph → moto and the emulator → the data plane from the graph → the handlers' environment → the
+handlers themselves (imported only now, so they read that environment) → gateway → worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imagegen_service import config as cfg
+
+from imagegen_local import dlq, keys
+from imagegen_local.apigw import HttpAnswer, error_answer, json_answer
+from imagegen_local.cdn import CdnOrigin
+from imagegen_local.embedded import CLOUD_ONLY, DUMMY_CREDENTIALS, EmbeddedAws, EmulatorKnobs
+from imagegen_local.event_source import QueueEventSource
+from imagegen_local.gateway import LocalGateway
+from imagegen_local.stack_view import StackView
+
+TOKEN_ENV = "IMAGEGEN_LOCAL_TOKEN"
+CDN_PATH = "/cdn"
+
+
+@dataclass
+class LocalOptions:
+    stack: str = "local"
+    config_file: Path | None = None
+    port: int = 0
+    token: str | None = None  # None: $IMAGEGEN_LOCAL_TOKEN, else random
+    knobs: EmulatorKnobs = field(default_factory=EmulatorKnobs)
+    url_ttl_seconds: int | None = None  # None: the stack's delivery.url_ttl_seconds
+    worker: bool = True
+    visibility_timeout: int | None = None  # None: the queue's, as Lambda's event source mapping does
+    root: Path | None = None  # where .imagegen/ lives (default: the checkout)
+
+
+def resolve_token(explicit: str | None) -> str:
+    return explicit or os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+
+
+class LocalPlatform:
+    def __init__(self, options: LocalOptions, *, graph: dict[str, Any] | None = None) -> None:
+        self.options = options
+        self.token = resolve_token(options.token)
+        self.graph = graph
+        self.aws: EmbeddedAws | None = None
+        self.gateway: LocalGateway | None = None
+        self.worker: QueueEventSource | None = None
+        self.environment: dict[str, str] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._api_handler: Any = None
+        self.worker_handler: Any = None
+
+    def __enter__(self) -> LocalPlatform:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    @property
+    def view(self) -> StackView:
+        assert self.aws is not None
+        return self.aws.view
+
+    def start(self) -> None:
+        from imagegen_platform.settings import load_stack, repo_root
+
+        options = self.options
+        if self.graph is None:
+            from imagegen_platform.preview import run_preview
+
+            self.graph = run_preview(options.stack, options.config_file)
+        _, settings = load_stack(options.stack, options.config_file)
+        view = StackView(self.graph)
+        state = keys.state_dir(options.root or repo_root())
+        self.aws = EmbeddedAws(view, settings, state_dir=state, knobs=options.knobs)
+        try:
+            # Dummy credentials before anything talks to moto: the data plane uses the default chain.
+            self._apply_environment({**DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": settings.region})
+            self.aws.start()
+            self._start_serving(view)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_serving(self, view: StackView) -> None:
+        assert self.aws is not None
+        api = view.api_function
+        self.gateway = LocalGateway(
+            token=self.token,
+            routes=view.routes(),
+            api_handler=self._invoke_api,
+            function_name=api.name,
+            region=self.aws.region,
+            function_timeout_seconds=api.timeout_seconds,
+            port=self.options.port,
+        )
+        cdn_base = f"{self.gateway.url}{CDN_PATH}"
+        self.environment = self.aws.handler_environment(
+            cdn_base_url=cdn_base, url_ttl_seconds=self.options.url_ttl_seconds
+        )
+        self._apply_environment(self.environment)
+        _, own = view.handler_environments()
+        self._apply_environment(own[api.handler])
+        self._api_handler = _load(api.handler)
+        self._apply_environment(own[view.worker_function.handler])
+        self.worker_handler = _load(view.worker_function.handler)
+        assert self.aws.signing_key is not None
+        self.gateway.cdn = CdnOrigin(
+            base_url=cdn_base,
+            s3=self.aws.client("s3"),
+            bucket=self.environment[cfg.ENV_BUCKET],
+            public_key_pem=self.aws.signing_key.public_key_pem,
+            key_pair_id=self.environment.get(cfg.ENV_SIGNING_KEY_ID),
+            signed_urls=self.environment.get(cfg.ENV_SIGNED_URLS, cfg.TRUE) == cfg.TRUE,
+        )
+        self.gateway.admin = {
+            "GET /_local/dlq": self._dlq_list,
+            "POST /_local/dlq/redrive": self._dlq_redrive,
+            "GET /_local/stats": self._stats,
+        }
+        self.gateway.start()
+        if self.options.worker:
+            self.worker = self.new_worker()
+            self.worker.start()
+
+    def new_worker(self, handler: Any = None, *, visibility_timeout: int | None = None) -> QueueEventSource:
+        """A poller for the jobs queue with the stack's batch size (tests start their own)."""
+        assert self.aws is not None and self.aws.data_plane is not None
+        worker = self.view.worker_function
+        plane = self.aws.data_plane
+        return QueueEventSource(
+            sqs=self.aws.client("sqs"),
+            queue_url=plane.queue_url,
+            queue_arn=plane.queue_arn,
+            region=self.aws.region,
+            handler=handler or self.worker_handler,
+            function_name=worker.name,
+            batch_size=self.view.batch_size,
+            function_timeout_seconds=worker.timeout_seconds,
+            visibility_timeout=visibility_timeout
+            if visibility_timeout is not None
+            else self.options.visibility_timeout,
+        )
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        if self.aws is not None:
+            self.aws.stop()
+            self.aws = None
+        self._restore_environment()
+
+    # ------------------------------------------------------------------------- environment
+    def _apply_environment(self, env: dict[str, str]) -> None:
+        for name in (*env, *CLOUD_ONLY):
+            self._saved_env.setdefault(name, os.environ.get(name))
+        for name in CLOUD_ONLY:
+            os.environ.pop(name, None)
+        os.environ.update(env)
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def _invoke_api(self, event: dict[str, Any], context: Any) -> Any:
+        return self._api_handler(event, context)
+
+    # ------------------------------------------------------------------------- local admin routes
+    def _dlq_list(self, method: str, payload: dict[str, Any]) -> HttpAnswer:
+        assert self.aws is not None and self.aws.data_plane is not None
+        messages = dlq.peek(self.aws.client("sqs"), self.aws.data_plane.dlq_url)
+        return json_answer(200, {"queue": self.aws.data_plane.dlq_url, "messages": messages})
+
+    def _dlq_redrive(self, method: str, payload: dict[str, Any]) -> HttpAnswer:
+        assert self.aws is not None and self.aws.data_plane is not None
+        plane = self.aws.data_plane
+        result = dlq.move_by_hand(self.aws.client("sqs"), plane.dlq_url, plane.queue_url)
+        return json_answer(200, {"method": result.method, "moved": result.moved, "note": result.note})
+
+    def _stats(self, method: str, payload: dict[str, Any]) -> HttpAnswer:
+        assert self.aws is not None
+        try:
+            emulator = self.aws.emulator_stats()
+        except OSError as error:
+            return error_answer(502, "EmulatorUnreachable", str(error))
+        worker = self.worker.stats if self.worker is not None else None
+        return json_answer(
+            200,
+            {
+                "emulator": emulator,
+                "worker": None
+                if worker is None
+                else {k: getattr(worker, k) for k in ("batches", "received", "deleted", "failed", "handler_errors")},
+            },
+        )
+
+
+def _load(dotted: str) -> Any:
+    module_name, _, attribute = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
