@@ -21,8 +21,15 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy follows only the pulumi_aws submodules the program imports (pyproject [tool.mypy]): wrong
+# argument names of AWS resources are type errors, without following all of pulumi_aws (pulumi/pulumi#6837).
 typecheck: setup
 	$(BIN)/mypy
+
+# The Lambda dependency layer (build/layer/python) for linux arm64 / CPython 3.12, from
+# services/requirements-lambda.txt; needs PyPI. Run before `pulumi up` (the preview never builds it).
+layer: setup
+	$(BIN)/python -m imagegen_platform.packaging
 
 test: setup lint typecheck
 	$(BIN)/python -m pytest -n 2 -q
