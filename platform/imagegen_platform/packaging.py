@@ -69,6 +69,8 @@ def layer_install_command(root: Path | None = None, python: str | None = None) -
         "pip",
         "install",
         "--quiet",
+        # Bytecode compiled by the build host's Python would be dead weight for Lambda's 3.12.
+        "--no-compile",
         *platforms,
         "--implementation",
         "cp",

@@ -193,6 +193,8 @@ def main() -> None:
             price_class=settings.delivery.price_class,
             signed_urls=settings.delivery.signed_urls,
             public_key_pem=settings.delivery.public_key_pem,
+            domain_name=settings.delivery.domain_name,
+            certificate_arn=settings.delivery.certificate_arn,
         ),
         within,
     )

@@ -95,7 +95,7 @@ def test_stack_outputs_are_the_contract(stack_graph) -> None:
     assert required <= set(outputs)
     assert all(isinstance(outputs[key], str) and outputs[key] for key in required)
     assert outputs["bucketName"].startswith("imagegen-prod-images-")
-    assert outputs["cdnDomain"].endswith(".cloudfront.net")
+    assert outputs["cdnDomain"] == "images.example.com"  # delivery.domain_name in stacks/Pulumi.prod.yaml
 
 
 def test_stdlib_platform_still_works_after_importing_the_program() -> None:

@@ -100,6 +100,26 @@ def test_distribution_reads_the_bucket_through_oac_over_https_only(stack_graph, 
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_custom_domain_gets_its_certificate_and_becomes_the_cdn_host(stack_graph, stack: str) -> None:
+    graph = stack_graph(stack)
+    delivery = settings_of(stack).delivery
+    inputs = one(graph, DISTRIBUTION)["inputs"]
+    certificate = inputs["viewerCertificate"]
+    if delivery.domain_name is None:
+        assert certificate["cloudfrontDefaultCertificate"] is True
+        assert "aliases" not in inputs
+        assert graph["outputs"]["cdnDomain"].endswith(".cloudfront.net")
+    else:
+        assert inputs["aliases"] == [delivery.domain_name]
+        assert certificate == {
+            "acmCertificateArn": delivery.certificate_arn,
+            "sslSupportMethod": "sni-only",
+            "minimumProtocolVersion": "TLSv1.2_2021",
+        }
+        assert graph["outputs"]["cdnDomain"] == delivery.domain_name
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_cache_key_is_the_path_only_for_a_year(stack_graph, stack: str) -> None:
     graph = stack_graph(stack)
     cache = one(graph, "aws:cloudfront/cachePolicy:CachePolicy")

@@ -26,6 +26,9 @@ class ImageDeliveryArgs:
     price_class: str
     signed_urls: bool
     public_key_pem: str | None
+    domain_name: str | None = None
+    certificate_arn: str | None = None
+    """ACM certificate (us-east-1) for ``domain_name``; without one CloudFront's default certificate serves."""
 
 
 class ImageDelivery(pulumi.ComponentResource):
@@ -143,16 +146,15 @@ class ImageDelivery(pulumi.ComponentResource):
             restrictions=cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
             ),
-            viewer_certificate=cloudfront.DistributionViewerCertificateArgs(
-                cloudfront_default_certificate=True,
-                # With the default *.cloudfront.net certificate CloudFront ignores this and negotiates
-                # TLSv1 upwards; set anyway so a custom certificate (aliases) inherits TLS 1.2+.
-                minimum_protocol_version=MINIMUM_TLS,
-            ),
+            aliases=[args.domain_name] if args.domain_name else None,
+            viewer_certificate=_viewer_certificate(args.certificate_arn),
             opts=child,
         )
 
-        self.domain_name = self.distribution.domain_name
+        # Image URLs use the custom host when there is one (signed URLs must name the host viewers use).
+        self.domain_name = (
+            pulumi.Output.from_input(args.domain_name) if args.domain_name else self.distribution.domain_name
+        )
         self.distribution_arn = self.distribution.arn
         self.signing_key_id = self.public_key.id if self.public_key is not None else pulumi.Output.from_input("")
         self.register_outputs(
@@ -162,3 +164,16 @@ class ImageDelivery(pulumi.ComponentResource):
                 "signingKeyId": self.signing_key_id,
             }
         )
+
+
+def _viewer_certificate(certificate_arn: str | None) -> cloudfront.DistributionViewerCertificateArgs:
+    if certificate_arn is None:
+        return cloudfront.DistributionViewerCertificateArgs(
+            cloudfront_default_certificate=True,
+            # With the default *.cloudfront.net certificate CloudFront ignores this and allows TLSv1
+            # upwards; set anyway so the intent is visible (stacks that need TLS 1.2+ set a domain).
+            minimum_protocol_version=MINIMUM_TLS,
+        )
+    return cloudfront.DistributionViewerCertificateArgs(
+        acm_certificate_arn=certificate_arn, ssl_support_method="sni-only", minimum_protocol_version=MINIMUM_TLS
+    )

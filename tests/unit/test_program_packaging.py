@@ -1,0 +1,48 @@
+"""Lambda packaging: what goes in the code archive and how the layer is built (pip is not run here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from imagegen_platform import packaging
+
+
+def test_code_archive_is_the_service_package_without_tests_or_bytecode(tmp_path: Path) -> None:
+    # GIVEN a services/ tree with the package, its bytecode, tests and a sibling package
+    package = tmp_path / "services" / "imagegen_service"
+    for relative in ("__init__.py", "handlers/api.py", "catalogue.json", "__pycache__/x.cpython-311.pyc", "tests/test_x.py"):  # fmt: skip
+        (package / relative).parent.mkdir(parents=True, exist_ok=True)
+        (package / relative).write_text("x")
+    (tmp_path / "services" / "imagegen_local").mkdir()
+    (tmp_path / "services" / "imagegen_local" / "serve.py").write_text("x")
+    # WHEN the archive is declared
+    archive = packaging.code_archive(tmp_path)
+    # THEN it holds exactly the package's source and data files, at the archive root
+    assert sorted(archive.assets) == [
+        "imagegen_service/__init__.py",
+        "imagegen_service/catalogue.json",
+        "imagegen_service/handlers/api.py",
+    ]
+
+
+def test_real_service_package_has_its_handlers() -> None:
+    names = set(packaging.service_files())
+    assert {"imagegen_service/catalogue.py", "imagegen_service/config.py"} <= names
+    assert not any(name.startswith(("tests/", "imagegen_local/", "imagegen_emulator/")) for name in names)
+
+
+def test_layer_is_built_for_lambda_arm64_python312_from_binary_wheels(tmp_path: Path) -> None:
+    command = packaging.layer_install_command(tmp_path, python="python3")
+    joined = " ".join(command)
+    assert command[:4] == ["python3", "-m", "pip", "install"]
+    assert "--platform manylinux2014_aarch64" in joined
+    assert "--implementation cp" in joined
+    assert "--python-version 3.12" in joined
+    assert "--only-binary=:all:" in joined
+    assert f"--target {tmp_path / 'build' / 'layer' / 'python'}" in joined
+    assert f"-r {tmp_path / 'services' / 'requirements-lambda.txt'}" in joined
+
+
+def test_layer_requirements_name_the_runtime_dependencies() -> None:
+    lines = [line.split(">=")[0].strip() for line in packaging.requirements_file().read_text().splitlines()]
+    assert {"aws-lambda-powertools", "pydantic", "c2pa-python", "cryptography"} <= set(lines)
