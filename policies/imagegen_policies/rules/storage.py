@@ -1,0 +1,160 @@
+"""Storage: the image bucket is private, owner-enforced, encrypted, TLS-only and readable by CloudFront alone.
+
+In pulumi-aws v7 these settings are sibling resources of the Bucket, so each rule joins a bucket to
+the resources whose ``bucket`` input depends on it (``PolicyResource.property_dependencies``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from imagegen_policies import facts
+from imagegen_policies import registry as t
+from imagegen_policies.base import Report, stack_policy
+from imagegen_policies.facts import where
+
+PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
+CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
+SERVED_PREFIX = "images/"  # the lead's key layout: only images/* is ever served
+
+
+def _buckets(args: Any) -> list[Any]:
+    buckets = facts.of_type(args.resources, t.BUCKET)
+    if not buckets:
+        args.not_applicable("the stack has no S3 bucket")
+    return buckets
+
+
+def attached(resources: list[Any], resource_type: str, bucket: Any) -> list[Any]:
+    return [
+        r
+        for r in facts.of_type(resources, resource_type)
+        if any(dep.urn == bucket.urn for dep in r.property_dependencies.get("bucket", []))
+    ]
+
+
+def public_access_blocked(args: Any, report: Report) -> None:
+    resources = list(args.resources)
+    for bucket in _buckets(args):
+        blocks = attached(resources, t.BUCKET_PAB, bucket)
+        if not blocks:
+            report(f"{where(bucket, 'bucket')}: no BucketPublicAccessBlock targets this bucket", bucket.urn)
+        for block in blocks:
+            for flag in PUBLIC_ACCESS_FLAGS:
+                if block.props.get(flag) is not True:
+                    report(f"{where(block, flag)} is {block.props.get(flag)!r} (must be true)", block.urn)
+
+
+def owner_enforced(args: Any, report: Report) -> None:
+    resources = list(args.resources)
+    for bucket in _buckets(args):
+        controls = attached(resources, t.BUCKET_OWNERSHIP, bucket)
+        if not controls:
+            report(
+                f"{where(bucket, 'bucket')}: no BucketOwnershipControls targets this bucket (ACLs stay enabled)",
+                bucket.urn,
+            )
+        for control in controls:
+            ownership = (control.props.get("rule") or {}).get("objectOwnership")
+            if ownership != "BucketOwnerEnforced":
+                report(
+                    f"{where(control, 'rule.objectOwnership')} is {ownership!r} (must be BucketOwnerEnforced)",
+                    control.urn,
+                )
+
+
+def encrypted(args: Any, report: Report) -> None:
+    resources = list(args.resources)
+    for bucket in _buckets(args):
+        configs = attached(resources, t.BUCKET_SSE, bucket)
+        if not configs:
+            report(
+                f"{where(bucket, 'bucket')}: no BucketServerSideEncryptionConfiguration targets this bucket", bucket.urn
+            )
+        for config in configs:
+            algorithms = [
+                (rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+                for rule in config.props.get("rules") or []
+            ]
+            if not algorithms or any(a not in SSE_ALGORITHMS for a in algorithms):
+                report(
+                    f"{where(config, 'rules[].applyServerSideEncryptionByDefault.sseAlgorithm')} is {algorithms!r} "
+                    f"(must be one of {', '.join(SSE_ALGORITHMS)})",
+                    config.urn,
+                )
+
+
+def _denies_plain_http(statement: facts.Statement) -> bool:
+    if statement.effect != "Deny" or not any(facts.action_matches(a, "s3:GetObject") for a in statement.actions):
+        return False
+    secure = (statement.condition.get("Bool") or {}).get("aws:SecureTransport")
+    return secure is False or (isinstance(secure, str) and secure.lower() == "false")
+
+
+def _policies_of(args: Any, report: Report, bucket: Any) -> list[Any]:
+    policies = attached(list(args.resources), t.BUCKET_POLICY, bucket)
+    if not policies:
+        report(f"{where(bucket, 'bucket')}: no BucketPolicy targets this bucket", bucket.urn)
+    return policies
+
+
+def tls_only(args: Any, report: Report) -> None:
+    for bucket in _buckets(args):
+        for policy in _policies_of(args, report, bucket):
+            if not any(_denies_plain_http(s) for s in facts.statements(policy.props.get("policy"))):
+                report(f"{where(policy, 'policy')}: no Deny statement for aws:SecureTransport = false", policy.urn)
+
+
+def _only_cloudfront(principal: Any) -> bool:
+    if not isinstance(principal, Mapping) or set(principal) != {"Service"}:
+        return False
+    return facts.as_list(principal["Service"]) == [CLOUDFRONT_SERVICE]
+
+
+def _source_arns(condition: Mapping[str, Any]) -> list[str]:
+    arns: list[str] = []
+    for operator in ("StringEquals", "ArnEquals", "ArnLike", "StringLike"):
+        block = condition.get(operator) or {}
+        for key, value in block.items():
+            if key.lower() == "aws:sourcearn":
+                arns.extend(str(v) for v in facts.as_list(value))
+    return arns
+
+
+def cdn_only_access(args: Any, report: Report) -> None:
+    for bucket in _buckets(args):
+        for policy in _policies_of(args, report, bucket):
+            for s in facts.statements(policy.props.get("policy")):
+                if s.effect != "Allow":
+                    continue
+                label = where(policy, f"policy Statement[{s.index}]")
+                if not _only_cloudfront(s.principal):
+                    report(
+                        f"{label}.Principal is {s.principal!r}: only {{'Service': '{CLOUDFRONT_SERVICE}'}} may be allowed",
+                        policy.urn,
+                    )
+                arns = _source_arns(s.condition)
+                if not arns or any(":cloudfront::" not in a or ":distribution/" not in a or "*" in a for a in arns):
+                    report(
+                        f"{label}.Condition must bind AWS:SourceArn to one CloudFront distribution ARN (is {arns!r})",
+                        policy.urn,
+                    )
+                outside = [
+                    r for r in s.resources if not r.split(":::", 1)[-1].partition("/")[2].startswith(SERVED_PREFIX)
+                ]
+                if outside:
+                    report(
+                        f"{label}.Resource {outside!r} reaches beyond {SERVED_PREFIX}* (drafts and quarantine are never served)",
+                        policy.urn,
+                    )
+
+
+POLICIES = [
+    stack_policy("storage-public-access-blocked", public_access_blocked),
+    stack_policy("storage-owner-enforced", owner_enforced),
+    stack_policy("storage-encrypted", encrypted),
+    stack_policy("storage-tls-only", tls_only),
+    stack_policy("storage-cdn-only-access", cdn_only_access),
+]

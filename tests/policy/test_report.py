@@ -1,0 +1,107 @@
+"""`imagegen policy report`: a self-contained HTML page and Markdown whose cells match the evaluation."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from imagegen_platform.cli import main
+from imagegen_policies import registry, report
+
+
+class _Page(HTMLParser):
+    """Collects the matrix cells, the policy sections and anything that would fetch from the network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[tuple[str, str], dict[str, str]] = {}
+        self.sections: set[str] = set()
+        self.fetches: list[str] = []
+        self.findings: list[str] = []
+        self._in_section: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "td" and "cell" in a.get("class", ""):
+            self.cells[(a["data-policy"], a["data-stack"])] = a
+        if tag == "section" and "policy" in a.get("class", ""):
+            self.sections.add(a["data-policy"])
+        if tag == "li" and "finding" in a.get("class", ""):
+            self.findings.append(a.get("data-urn", ""))
+        if tag in ("script", "link", "img", "iframe") or (tag != "a" and ("src" in a or "href" in a)):
+            self.fetches.append(tag)
+        if tag == "a" and not a.get("href", "").startswith("#"):
+            self.fetches.append(a.get("href", ""))
+
+    def handle_data(self, data: str) -> None:
+        self._text.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+
+def test_html_report_for_prod_is_self_contained_and_matches_the_evaluation(
+    tmp_path: Path, prod_preview: dict[str, Any]
+) -> None:
+    # GIVEN the report command for prod as HTML
+    out = tmp_path / "report.html"
+    # WHEN it runs
+    assert main(["policy", "report", "--stack", "prod", "--format", "html", "--output", str(out)]) == 0
+    page = _Page()
+    page.feed(out.read_text(encoding="utf-8"))
+    # THEN it is one file with no fetches, every policy has a cell and a section with its rationale
+    assert page.fetches == []
+    assert "<style>" in out.read_text(encoding="utf-8")
+    assert page.sections == {r.name for r in registry.RULES}
+    for rule in registry.RULES:
+        assert rule.rationale in page.text and rule.remediation in page.text
+    # ... and each cell says what the pack said for prod
+    expected = {name: row["prod"] for name, row in report.matrix({"prod": prod_preview}).items()}
+    for rule in registry.RULES:
+        cell = page.cells[(rule.name, "prod")]
+        assert cell["data-status"] == expected[rule.name].status
+        assert cell["data-level"] == prod_preview["policies"]["levels"][rule.name]
+    assert page.cells[("model-not-legacy", "prod")]["data-status"] == report.ADVISORY
+    assert page.cells[("storage-public-access-blocked", "prod")]["data-status"] == report.PASS
+    # ... with the resource behind each finding
+    assert set(page.findings) == {v["urn"] for v in prod_preview["policies"]["violations"]}
+
+
+def test_matrix_marks_violations_and_not_applicable(prod_preview: dict[str, Any], prod_graph: dict[str, Any]) -> None:
+    from imagegen_policies.offline import evaluate
+
+    # GIVEN prod with an open route and without user content
+    for resource in prod_graph["resources"]:
+        if resource["type"] == registry.ROUTE:
+            resource["inputs"]["authorizationType"] = "NONE"
+        variables = (resource["inputs"].get("environment") or {}).get("variables") or {}
+        if "IMAGEGEN_USER_CONTENT" in variables:
+            variables["IMAGEGEN_USER_CONTENT"] = "false"
+    mutated = {**prod_graph, "policies": evaluate(prod_graph, "prod")}
+    # WHEN rendered THEN the cells say violation / not applicable, and the Markdown names the resource
+    cells = report.matrix({"prod": mutated})
+    assert cells["api-routes-authorised"]["prod"].status == report.VIOLATION
+    assert cells["cdn-signed-urls"]["prod"].status == report.NOT_APPLICABLE
+    assert cells["moderation-guardrail-wired"]["prod"].status == report.NOT_APPLICABLE
+    markdown = report.render_markdown({"prod": mutated})
+    assert re.search(r"http-api-post-v1-jobs \(Route\) authorizationType is 'NONE'", markdown)
+
+
+def test_markdown_report_for_two_stacks_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "report", "--stack", "prod", "--stack", "local"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# Policy report: imagegen-policies")
+    assert "| policy | prod | local |" in text
+    assert "| model-not-end-of-life |" not in text  # rows link to their sections
+    assert "[model-not-end-of-life](#model-not-end-of-life) | ✔ pass (mandatory) | ✔ pass (advisory) |" in text
+
+
+def test_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "report", "--stack", "nope"]) == 2
+    error = capsys.readouterr().err
+    assert "no stack named nope" in error and "prod" in error and "Traceback" not in error
