@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc  # type: ignore[import-untyped]
+import grpc  # type: ignore[import-untyped,unused-ignore]
 import pytest
 from imagegen_platform import automation
 from imagegen_service.errors import SettingsInvalid
@@ -199,3 +199,23 @@ def test_missing_policy_config_is_refused(repo: Path) -> None:
     with pytest.raises(automation.DeployRefused, match="operation: 'destroy'"):
         automation.deploy("acme", "destroy", root=repo, pulumi_command=cli)  # type: ignore[arg-type]
     assert cli.calls == []
+
+
+def test_cli_deploy_without_the_pulumi_cli_is_a_clear_error(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imagegen_platform.cli import main
+
+    # GIVEN no pulumi binary on PATH (as on our machines)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("IMAGEGEN_ROOT", str(repo))
+    # WHEN the partner deploys from the command line THEN one clear paragraph, exit 1, no traceback
+    assert main(["customer", "deploy", "acme"]) == 1
+    err = capsys.readouterr().err
+    assert "the pulumi CLI is not installed" in err and "imagegen preview --stack customer-acme" in err
+    assert "Traceback" not in err
+    # AND a stack that does not exist is refused before pulumi is looked for
+    assert main(["customer", "deploy", "nope"]) == 2
+    assert "Pulumi.customer-nope.yaml: no such stack file" in capsys.readouterr().err

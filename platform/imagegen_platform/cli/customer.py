@@ -51,6 +51,14 @@ def register(subparsers: Any) -> None:
     new.add_argument("--root", type=Path, help="repository root (default: IMAGEGEN_ROOT or this checkout)")
     new.set_defaults(handler=run_new)
 
+    deploy = commands.add_parser(
+        "deploy", help="pulumi preview/up of a customer stack via the Automation API (needs the pulumi CLI)"
+    )
+    deploy.add_argument("name", help="customer name or stack (acme or customer-acme)")
+    deploy.add_argument("--up", action="store_true", help="update the stack (default: preview only)")
+    deploy.add_argument("--root", type=Path, help="repository root (default: IMAGEGEN_ROOT or this checkout)")
+    deploy.set_defaults(handler=run_deploy)
+
     listing = commands.add_parser("list", help="customer stacks with account, region, models and policy status")
     listing.add_argument("--json", action="store_true", help="one JSON object on stdout")
     listing.add_argument("--no-policies", action="store_true", help="skip the offline preview (faster)")
@@ -159,3 +167,28 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no customer stacks yet: imagegen customer new --help")
     return 0
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from pulumi.automation.errors import CommandError as PulumiFailed
+
+    from imagegen_platform import automation
+
+    try:
+        result = automation.deploy(args.name, "up" if args.up else "preview", root=_root(args))
+    except PulumiFailed as error:
+        raise CommandError(f"pulumi failed for {automation.stack_name(args.name)}: {error}", exit_code=1) from None
+    except automation.DeployRefused as error:
+        raise CommandError(error.message, exit_code=2) from None
+    except FileNotFoundError:
+        raise CommandError(
+            "the pulumi CLI is not installed: the Automation API runs it for every operation "
+            "(install it from pulumi.com, or run `imagegen preview --stack "
+            f"{automation.stack_name(args.name)}` for the offline preview)",
+            exit_code=1,
+        ) from None
+    changes = ", ".join(f"{op} {count}" for op, count in sorted(result.changes.items())) or "no changes"
+    print(
+        f"imagegen customer: {result.operation} of {result.stack} {'succeeded' if result.succeeded else 'FAILED'} ({changes})"
+    )
+    return 0 if result.succeeded else 1
