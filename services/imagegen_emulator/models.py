@@ -183,15 +183,20 @@ class EmulatorBackend:
 
     def _validated(self, spec: ModelSpec, raw: bytes) -> GenerationRequest:
         try:
-            body = _json_object(raw)
-            return parse_request(adapters.request_from_body(spec, body))
+            request = adapters.request_from_body(spec, _json_object(raw))
         except adapters.WireProblem as problem:
             self.stats.bump("counts", "validation_errors")
             raise exc.ValidationException(_malformed(f"{problem.path}: {problem.message}")) from None
+        except exc.ValidationException:
+            self.stats.bump("counts", "validation_errors")
+            raise
+        try:
+            return parse_request(request)
         except RequestInvalid as error:
             self.stats.bump("counts", "validation_errors")
+            task = request.get("task")
             details = "; ".join(
-                f"#/{adapters.wire_name(spec, d.field).replace('.', '/')}: {d.message}" for d in error.details
+                f"#/{adapters.wire_name(spec, d.field, task).replace('.', '/')}: {d.message}" for d in error.details
             )
             raise exc.ValidationException(_malformed(details)) from None
 
@@ -275,7 +280,7 @@ class EmulatorBackend:
 
 def _model(model_id: str) -> ModelSpec:
     """A model ID, inference-profile ID or foundation-model ARN → its catalogue entry."""
-    identifier = unquote(model_id)
+    identifier = unquote(model_id) if "%" in model_id else model_id
     if identifier.startswith("arn:"):
         identifier = identifier.rsplit("/", 1)[-1]
     try:

@@ -74,7 +74,7 @@ def _stability_inpaint(req: GenerationRequest, look: Scene, size: tuple[int, int
     else:
         change = render.region_from_text(req.prompt or "", source.size)
     if req.task is Task.ERASE_OBJECT:
-        return render.smooth_fill(source, change)
+        return render.smooth_fill(source, change, look)
     return render.fill_area(source, change, look)
 
 
@@ -113,7 +113,8 @@ def _style_transfer(req: GenerationRequest, look: Scene, size: tuple[int, int]) 
 
 
 def _upscale(req: GenerationRequest, look: Scene, size: tuple[int, int]) -> Image.Image:
-    return render.upscale(render.open_rgb(_data(req, "source_image")), size)
+    generative = req.task is not Task.UPSCALE_FAST
+    return render.upscale(render.open_rgb(_data(req, "source_image")), size, look if generative else None)
 
 
 def _text_to_image(req: GenerationRequest, look: Scene, size: tuple[int, int]) -> Image.Image:

@@ -211,7 +211,7 @@ class BedrockImageClient:
                 self._sleep(delay)
                 continue
             self.outcomes["ok"] += 1
-            return _checked(adapters.parse_response(request, payload))
+            return require_images(adapters.parse_response(request, payload))
 
     def _retry_delay(self, error: ImagegenError, state: _Attempts) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
@@ -265,8 +265,8 @@ def _outcome(error: ImagegenError) -> str:
     return "rejected"
 
 
-def _checked(output: ModelOutput) -> ModelOutput:
-    """A 200 with no image is still a failure: say whose."""
+def require_images(output: ModelOutput) -> ModelOutput:
+    """A 200 with no image is still a failure: say whose (input filter, output filter, or the model)."""
     if output.images:
         return output
     if any(reason.startswith(INPUT_FILTER_REASONS) for reason in output.filtered):
@@ -298,7 +298,8 @@ def map_client_error(spec: catalogue.ModelSpec, code: str, message: str) -> Imag
             f"(catalogue lifecycle: {status}; end of life {spec.lifecycle.end_of_life or 'not announced'})"
         )
     if code == "AccessDeniedException":
-        if "model" in message.lower():
+        lowered = message.lower()
+        if "access to the model" in lowered or "model access" in lowered:  # not granted, vs our IAM policy
             return ModelUnavailable(
                 f"model access to {spec.name} ({spec.model_id}) is not granted in this account/region: {message}. "
                 "Request access in the Bedrock console (Model access)."

@@ -34,15 +34,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagegen_emulator.knobs import KnobInvalid
+    from imagegen_emulator.knobs import KnobInvalid, parse_faults, parse_latency, parse_rpm
     from imagegen_emulator.server import start
 
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port: {args.port} is not a port number (0–65535)", 2)
-    try:
-        emulator = start(
-            args.port, rpm=args.rpm, faults=args.faults, latency_ms=args.latency_ms, stack=args.stack, seed=args.seed
-        )
+    try:  # flags win over the environment; each error names the flag or variable it came from
+        rpm = parse_rpm(args.rpm, knob="--rpm") if args.rpm else None
+        faults = parse_faults(args.faults, knob="--faults") if args.faults is not None else None
+        latency = parse_latency(args.latency_ms, knob="--latency-ms") if args.latency_ms is not None else None
+        emulator = start(args.port, rpm=rpm, faults=faults, latency_ms=latency, stack=args.stack, seed=args.seed)
     except KnobInvalid as error:
         raise CommandError(str(error), 2) from None
     except OSError as error:

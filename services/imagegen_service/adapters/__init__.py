@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from imagegen_service.adapters import amazon, stability, stability_services
 from imagegen_service.adapters.output import GeneratedImage, ModelOutput
 from imagegen_service.adapters.wire import WireProblem
-from imagegen_service.catalogue import Family, ModelSpec
+from imagegen_service.catalogue import Family, ModelSpec, Task
 from imagegen_service.requests import GenerationRequest
 
 __all__ = [
@@ -62,11 +62,15 @@ def request_from_body(spec: ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
     return _dialect(spec).request_from_body(spec, body)
 
 
-def wire_name(spec: ModelSpec, field: str) -> str:
+def wire_name(spec: ModelSpec, field: str, task: Task | str | None = None) -> str:
     """The wire key a request field travels as (for error messages that name what was sent)."""
     root = field.split("[", maxsplit=1)[0]
     if spec.family in (Family.NOVA, Family.TITAN):
-        return amazon.WIRE_NAMES.get(root, root)
+        try:
+            parsed = Task(task) if task is not None else None
+        except ValueError:
+            parsed = None
+        return amazon.wire_name(parsed, root)
     if spec.family is Family.STABILITY:
         return stability.WIRE_NAMES.get(root, root)
     return stability_services.wire_names(spec).get(root, root)

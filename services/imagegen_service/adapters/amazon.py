@@ -145,7 +145,14 @@ def request_from_body(spec: ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-WIRE_NAMES = {field: wire for fields in PARAM_FIELDS.values() for wire, field in fields.items()} | {
-    field: f"imageGenerationConfig.{wire}" for wire, field in CONFIG_FIELDS.items()
-}
-"""Request field → wire name, so the emulator's messages name what the caller actually sent."""
+def wire_name(task: Task | None, field: str) -> str:
+    """The wire path a request field travels as for ``task`` (for messages that name what was sent)."""
+    names = {v: k for k, v in PARAM_FIELDS.get(task, {}).items()} if task is not None else {}
+    if field in names:
+        return f"{PARAMS_KEY[task]}.{names[field]}" if task is not None else field
+    config = {v: k for k, v in CONFIG_FIELDS.items()}
+    if field in config:
+        return f"imageGenerationConfig.{config[field]}"
+    if field == "source_image" and task is Task.IMAGE_VARIATION:
+        return f"{PARAMS_KEY[task]}.images"
+    return {"task": "taskType"}.get(field, field)

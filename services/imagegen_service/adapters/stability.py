@@ -85,7 +85,10 @@ def request_from_body(spec: ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
         raw["source_image"] = as_image(raw["source_image"])
         if "strength" in raw:
             strength = raw.pop("strength")
-            raw["similarity_strength"] = 1 - strength if isinstance(strength, (int, float)) else strength
+            allowed_strength = spec.limits.similarity_strength
+            if allowed_strength is not None and strength not in allowed_strength:
+                raise WireProblem("#/strength", f"must be within {allowed_strength.describe()} (got {strength!r})")
+            raw["similarity_strength"] = 1 - strength
     else:
         for key in ("source_image", "strength"):
             if key in raw:
