@@ -60,3 +60,11 @@ def test_confidence_defaults_follow_the_settings_bounds() -> None:
         MIN_CONFIDENCE_FLOOR,
         MIN_CONFIDENCE_CEILING,
     )
+
+
+def test_docs_describe_every_policy() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "policies.md").read_text()
+    missing = [r.name for r in registry.RULES if f"`{r.name}`" not in docs or r.rationale not in docs]
+    assert missing == []
