@@ -87,6 +87,7 @@ class EmbeddedAws:
 
         self.signing_key = keys.cloudfront_signing_key(self.state_dir)
         self.c2pa_files = keys.c2pa_test_chain(self.state_dir)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines drown the useful ones
         self._moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

@@ -9,6 +9,7 @@ jobs queue in the background with the real worker handler. Prints exactly one li
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -85,16 +86,28 @@ def run_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     platform = LocalPlatform(options)
+    # stdout carries exactly one line (the ready line): the handlers' Powertools logs and EMF
+    # metrics, which print to stdout as on Lambda, go to stderr instead (at the descriptor level,
+    # because their loggers keep a reference to the original stdout).
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    ready = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
     try:
         try:
             platform.start()
         except OSError as error:
             raise CommandError(f"cannot start the local platform: {error}", 1) from None
-        print(f"imagegen local: {platform.url} token={platform.token}", flush=True)
+        ready.write(f"imagegen local: {platform.url} token={platform.token}\n")
+        ready.flush()
         stop.wait()
     finally:
         platform.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+        ready.close()
     sys.stderr.write("imagegen local: stopped\n")
     return 0
