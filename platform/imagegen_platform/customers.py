@@ -54,6 +54,8 @@ _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:([a-z0-9-]+):(\d{12}):secret:[\w/+=.@-]+$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _RECORD_ID_MAX = 64
+_QUOTA_CODE = re.compile(r"^L-[0-9A-F]{8}$")
+_MAX_QUOTA_RPM = 100_000  # EnabledModel.quota_request_rpm's bound
 _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 
@@ -94,6 +96,10 @@ class CustomerRequest:
     c2pa_secret_arn: str | None
     commercial: bool = True
     session_name: str = "imagegen-deploy"
+    quota_rpm: dict[str, int] = field(default_factory=dict)
+    """Service Quotas increase to request per model (requests per minute)."""
+    quota_codes: dict[str, str] = field(default_factory=dict)
+    """Quota code per model, where the catalogue does not know it."""
     problems: list[str] = field(default_factory=list)
     """Problems found while parsing the flags (unreadable key file, malformed --accept …)."""
 
@@ -157,6 +163,7 @@ def _check_flags(request: CustomerRequest, today: date) -> list[str]:
         problems.append(f"--region: {error}")
         region_ok = False
     problems += _check_models(request, today, region_ok)
+    problems += _check_quotas(request)
     if not request.budget_usd > 0:
         problems.append(f"--budget: {request.budget_usd:g} must be more than 0 USD a month")
     if not request.contacts:
@@ -228,6 +235,43 @@ def _check_models(request: CustomerRequest, today: date, region_ok: bool) -> lis
     return problems
 
 
+def _check_quotas(request: CustomerRequest) -> list[str]:
+    """Quota increases: only for chosen, adjustable models, above the default, with a known quota code."""
+    problems: list[str] = []
+    chosen: dict[str, catalogue.ModelSpec] = {}
+    for key in request.models:
+        try:
+            spec = catalogue.lookup(key)
+        except catalogue.UnknownModel:
+            continue
+        chosen[key] = chosen[spec.key] = spec
+    for key, code in request.quota_codes.items():
+        if key not in chosen:
+            problems.append(f"--quota-code: {key} is not one of the chosen --model values")
+        elif not _QUOTA_CODE.match(code):
+            problems.append(f"--quota-code {key}: {code!r} is not a quota code like L-7DBB06FD")
+    for key, rpm in request.quota_rpm.items():
+        if key not in chosen:
+            problems.append(f"--quota-rpm: {key} is not one of the chosen --model values")
+            continue
+        spec = chosen[key]
+        if not spec.quota.adjustable:
+            problems.append(
+                f"--quota-rpm {key}: the {spec.name} quota ({spec.quota.default_rpm} RPM) is not adjustable"
+            )
+        elif not spec.quota.default_rpm < rpm <= _MAX_QUOTA_RPM:
+            problems.append(
+                f"--quota-rpm {key}: {rpm} must be above the default {spec.quota.default_rpm} RPM "
+                f"(only increases can be requested) and at most {_MAX_QUOTA_RPM:,}"
+            )
+        elif spec.quota.code is None and key not in request.quota_codes and spec.key not in request.quota_codes:
+            problems.append(
+                f"--quota-code: {key} needs its quota code (the catalogue has none); look it up with "
+                "aws service-quotas list-service-quotas --service-code bedrock"
+            )
+    return problems
+
+
 def _email_problem(flag: str, value: str) -> list[str]:
     try:
         stack_settings._email(value)
@@ -268,9 +312,17 @@ def stack_document(request: CustomerRequest) -> dict[str, Any]:
         spec = catalogue.lookup(key)
         acceptance = request.acceptances.get(spec.key) or request.acceptances[spec.model_id]
         terms = PROVIDER_TERMS[spec.provider]
+        quota: dict[str, Any] = {}
+        rpm = request.quota_rpm.get(spec.key) or request.quota_rpm.get(key)
+        if rpm is not None:
+            quota["quota_request_rpm"] = rpm
+            code = request.quota_codes.get(spec.key) or request.quota_codes.get(key)
+            if code is not None:
+                quota["quota_code"] = code
         models.append(
             {
                 "model": spec.key,
+                **quota,
                 "licence": {
                     "record_id": record_id(request.name, spec.key),
                     "provider": spec.provider,

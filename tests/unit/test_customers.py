@@ -124,6 +124,25 @@ def test_new_writes_a_validated_stack_and_its_policy_config(repo: Path, public_k
     assert set(document) == {"config"} and set(document["config"]) == {"aws:region", "imagegen:settings"}
 
 
+def test_quota_increases_are_written_and_become_quota_requests(repo: Path, public_key_file: Path) -> None:
+    from imagegen_platform.preview import run_preview
+
+    # GIVEN quota increases for both models (Titan's code is in the catalogue; Stable Image Core's is not)
+    argv = new_argv(public_key_file, **{"--quota-rpm": ["titan-image-v1=300", "stable-image-core=40"],
+                                        "--quota-code": ["stable-image-core=L-ABCDEF12"]})  # fmt: skip
+    assert main(argv) == 0
+    _, settings = load_stack("customer-globex")
+    requested = {m.model: (m.quota_request_rpm, m.effective_quota_code) for m in settings.models}
+    assert requested == {"titan-image-v1": (300, "L-7DBB06FD"), "stable-image-core": (40, "L-ABCDEF12")}
+    # THEN the program requests them from Service Quotas in the customer's account
+    quotas = [
+        r["inputs"]
+        for r in run_preview("customer-globex")["resources"]
+        if r["type"] == "aws:servicequotas/serviceQuota:ServiceQuota"
+    ]
+    assert sorted((q["quotaCode"], q["value"]) for q in quotas) == [("L-7DBB06FD", 300), ("L-ABCDEF12", 40)]
+
+
 def test_acceptance_date_defaults_to_today(repo: Path, public_key_file: Path) -> None:
     argv = new_argv(
         public_key_file, **{"--accept": ["stable-image-core=cto@globex.example", "titan-image-v1=cto@globex.example"]}
@@ -152,6 +171,8 @@ INVALID_INPUTS = [
     ({"--c2pa-secret-arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:c2pa-AbC"}, "--c2pa-secret-arn: the secret is in account 111122223333, not the customer account 444455556666"),
     ({"--accept": ["stable-image-core=cto@globex.example@2027-01-01", "titan-image-v1=cto@globex.example"]}, "--accept stable-image-core: acceptance date 2027-01-01 is in the future"),
     ({"--external-id": "x"}, "--external-id: 2–1224 characters"),
+    ({"--quota-rpm": ["stable-image-core=50"]}, "--quota-code: stable-image-core needs its quota code"),
+    ({"--quota-rpm": ["titan-image-v1=30"]}, "--quota-rpm titan-image-v1: 30 must be above the default 60 RPM"),
 ]  # fmt: skip
 
 

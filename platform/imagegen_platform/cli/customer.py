@@ -41,6 +41,20 @@ def register(subparsers: Any) -> None:
     new.add_argument(
         "--accept-eula", action="append", default=[], metavar="MODEL", help="EULA accepted (Stability models)"
     )
+    new.add_argument(
+        "--quota-rpm",
+        action="append",
+        default=[],
+        metavar="MODEL=RPM",
+        help="request a Bedrock RPM quota increase (repeatable)",
+    )
+    new.add_argument(
+        "--quota-code",
+        action="append",
+        default=[],
+        metavar="MODEL=L-XXXXXXXX",
+        help="quota code where the catalogue has none",
+    )
     new.add_argument("--partner", required=True, help="partner name (cost-allocation tag)")
     new.add_argument("--cost-centre", required=True, help="customer cost centre (cost-allocation tag)")
     new.add_argument("--public-key-file", type=Path, metavar="PEM", help="CloudFront public key for signed URLs")
@@ -94,6 +108,20 @@ def _request(args: argparse.Namespace) -> Any:
             problems.append(f"--accept: {error}")
             continue
         acceptances[model] = acceptance
+    quota_rpm: dict[str, int] = {}
+    for text in args.quota_rpm:
+        model, sep, value = text.partition("=")
+        if not sep or not value.strip().isdigit():
+            problems.append(f"--quota-rpm: {text!r} is not MODEL=RPM (a whole number)")
+            continue
+        quota_rpm[model.strip()] = int(value)
+    quota_codes: dict[str, str] = {}
+    for text in args.quota_code:
+        model, sep, value = text.partition("=")
+        if not sep:
+            problems.append(f"--quota-code: {text!r} is not MODEL=L-XXXXXXXX")
+            continue
+        quota_codes[model.strip()] = value.strip()
     public_key: str | None = None
     if args.public_key_file is not None:
         try:
@@ -118,6 +146,8 @@ def _request(args: argparse.Namespace) -> Any:
         c2pa_secret_arn=args.c2pa_secret_arn,
         commercial=args.commercial,
         session_name=args.session_name,
+        quota_rpm=quota_rpm,
+        quota_codes=quota_codes,
         problems=problems,
     )
 
