@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,15 @@ ACCOUNT = "444455556666"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/imagegen-deploy"
 SIGNING_SECRET = f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:imagegen/cloudfront-key-AbCdEf"
 C2PA_SECRET = f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:imagegen/c2pa-AbCdEf"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_policy_pack_processes() -> Iterator[None]:
+    """Previews with policies start the pack's analyzer processes; stop them when this module is done."""
+    yield
+    from imagegen_policies.offline import close_pool
+
+    close_pool()
 
 
 @pytest.fixture
@@ -137,7 +147,7 @@ def test_quota_increases_are_written_and_become_quota_requests(repo: Path, publi
     # THEN the program requests them from Service Quotas in the customer's account
     quotas = [
         r["inputs"]
-        for r in run_preview("customer-globex")["resources"]
+        for r in run_preview("customer-globex", policies=False)["resources"]
         if r["type"] == "aws:servicequotas/serviceQuota:ServiceQuota"
     ]
     assert sorted((q["quotaCode"], q["value"]) for q in quotas) == [("L-7DBB06FD", 300), ("L-ABCDEF12", 40)]
@@ -300,10 +310,8 @@ def test_created_stack_previews_clean_and_its_provider_assumes_the_customer_role
     assert custom and all(r["provider"].rsplit("::", 1)[0] in provider_urns for r in custom)
 
 
-def test_acme_provider_assumes_acme_deploy_role(repo: Path) -> None:
-    from imagegen_platform.preview import run_preview
-
-    provider = provider_of(run_preview("customer-acme"))
+def test_acme_provider_assumes_acme_deploy_role(stack_graph: Callable[[str], dict[str, Any]]) -> None:
+    provider = provider_of(stack_graph("customer-acme"))
     assert json.loads(provider["assumeRoles"]) == [
         {
             "roleArn": "arn:aws:iam::111122223333:role/imagegen-deploy",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,8 @@ def template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def prod_graph() -> dict[str, Any]:
-    from imagegen_platform.preview import run_preview
-
-    return run_preview("prod")
+def prod_graph(stack_graph: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    return stack_graph("prod")
 
 
 def _sub(value: Any) -> str:
