@@ -9,6 +9,7 @@ model is called twice for the same job.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -87,3 +88,126 @@ def test_worker_killed_mid_batch_loses_no_job(platform: LocalPlatform, dies: str
     stats = platform.aws.emulator_stats()
     assert stats["invocations_total"] - stats_before["invocations_total"] == JOBS
     assert stats["duplicate_invocations"] == stats_before["duplicate_invocations"]
+
+
+# --------------------------------------------------------------------------- the data plane is the graph's
+def test_data_plane_matches_the_preview_graph(platform: LocalPlatform) -> None:
+    assert platform.aws is not None
+    ddb = platform.aws.client("dynamodb")
+    for inputs in platform.view.tables():
+        # GIVEN each table the program declares, WHEN described in moto, THEN keys, GSIs and TTL agree
+        table = ddb.describe_table(TableName=inputs["name"])["Table"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
+        assert keys["HASH"] == inputs["hashKey"] and keys.get("RANGE") == inputs.get("rangeKey")
+        assert {a["AttributeName"] for a in table["AttributeDefinitions"]} == {a["name"] for a in inputs["attributes"]}
+        declared = {g["name"] for g in inputs.get("globalSecondaryIndexes") or []}
+        assert {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])} == declared
+        ttl = ddb.describe_time_to_live(TableName=inputs["name"])["TimeToLiveDescription"]
+        assert ttl.get("AttributeName") == inputs["ttl"]["attributeName"]
+    # the licence records are the program's TableItems, one per enabled model
+    items = platform.view.licence_items()
+    assert len(items) == 5
+    for inputs in items:
+        record = ddb.get_item(TableName=inputs["tableName"], Key={"record_id": json.loads(inputs["item"])["record_id"]})
+        assert record["Item"] == json.loads(inputs["item"])
+    # the queue has the declared visibility timeout and redrive to the DLQ
+    sqs = platform.aws.client("sqs")
+    plane = platform.aws.data_plane
+    assert plane is not None
+    attributes = sqs.get_queue_attributes(QueueUrl=plane.queue_url, AttributeNames=["All"])["Attributes"]
+    queue = platform.view.queue("imagegen-local-jobs")
+    assert int(attributes["VisibilityTimeout"]) == queue.visibility_timeout == 360
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert (
+        int(redrive["maxReceiveCount"]) == queue.max_receive_count and redrive["deadLetterTargetArn"] == plane.dlq_arn
+    )
+
+
+def test_handlers_get_the_graphs_environment_with_local_endpoints(platform: LocalPlatform) -> None:
+    shared, own = platform.view.handler_environments()
+    env = platform.environment
+    assert env["AWS_ENDPOINT_URL"] == platform.aws.moto_url if platform.aws else False
+    assert env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == env["AWS_ENDPOINT_URL_REKOGNITION"] != env["AWS_ENDPOINT_URL"]
+    assert env["IMAGEGEN_CDN_DOMAIN"] == f"{platform.url}/cdn"
+    local = {"IMAGEGEN_CDN_DOMAIN", "IMAGEGEN_QUEUE_URL", "IMAGEGEN_DLQ_URL"}
+    for name, value in shared.items():
+        if name not in local:
+            assert env[name] == value, name  # everything else exactly as the program declared it
+    assert own  # POWERTOOLS_SERVICE_NAME differs per function: applied per handler at import
+
+
+# --------------------------------------------------------------------------- the user commands against it
+def test_client_commands_against_the_local_platform(
+    platform: LocalPlatform, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imagegen_platform.cli import main
+
+    target = ["--local", platform.url, "--token", platform.token]
+    # generate --out saves the image fetched through its signed URL
+    out = tmp_path / "kite.png"
+    assert (
+        main(
+            [
+                "generate",
+                *target,
+                "--model",
+                "titan-image-v1",
+                "--prompt",
+                "a green kite",
+                "--seed",
+                "9",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert out.read_bytes().startswith(b"\x89PNG")
+    # batch: a JSONL file in, a results file out, one job per line
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(
+        '{"model": "titan-image-v1", "prompt": "a kite", "seed": 1}\n{"model": "titan-image-v1", "prompt": "a kite", "seed": 2}\n'
+    )
+    worker = platform.new_worker()
+    worker.start()
+    try:
+        assert main(["batch", *target, str(requests)]) == 0
+    finally:
+        worker.stop()
+    results = [json.loads(line) for line in (tmp_path / "requests.results.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"]
+    assert [r["images"][0]["seed"] for r in results] == [1, 2]
+    capsys.readouterr()
+    assert main(["jobs", "show", *target, results[0]["job_id"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["job_id"] == results[0]["job_id"]
+    # dlq list / redrive (moto has no StartMessageMoveTask: receive, send, delete)
+    assert platform.aws is not None and platform.aws.data_plane is not None
+    sqs = platform.aws.client("sqs")
+    sqs.send_message(QueueUrl=platform.aws.data_plane.dlq_url, MessageBody=json.dumps({"job_id": results[0]["job_id"]}))
+    assert main(["dlq", "list", *target, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [m["job_id"] for m in listed] == [results[0]["job_id"]]
+    assert main(["dlq", "redrive", *target, "--json"]) == 0
+    moved = json.loads(capsys.readouterr().out)
+    assert moved["moved"] == 1 and moved["method"] == "receive-send-delete"
+    assert dlq.depth(sqs, platform.aws.data_plane.dlq_url) == 0
+    # the redriven message is a duplicate of a finished job: the worker acknowledges it, nothing re-runs
+    worker = platform.new_worker()
+    worker.start()
+    try:
+        _wait(
+            lambda: (
+                dlq.depth(sqs, platform.aws.data_plane.queue_url) == 0
+                if platform.aws and platform.aws.data_plane
+                else True
+            ),
+            30,
+            "the redriven message",
+        )
+    finally:
+        worker.stop()
+    assert client_status(platform, results[0]["job_id"]) == "succeeded"
+
+
+def client_status(platform: LocalPlatform, job_id: str) -> str:
+    return str(ImagegenClient(platform.url, BearerAuth(platform.token)).job(job_id)["status"])

@@ -1,0 +1,79 @@
+"""The local and client commands' argument checks: exit 2 with the flag or field named, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from imagegen_platform.cli import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse errors
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+TARGET = ["--local", "http://127.0.0.1:9", "--token", "t"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["generate", "--model", "titan-image-v1", "--prompt", "a"], "no target"),
+        (["generate", "--local", "http://127.0.0.1:9", "--model", "titan-image-v1", "--prompt", "a"], "--token"),
+        (
+            ["generate", *TARGET, "--api-url", "https://x", "--model", "titan-image-v1", "--prompt", "a"],
+            "give one target",
+        ),
+        (["generate", *TARGET, "--model", "nope", "--prompt", "a"], "--model: unknown model"),
+        (["generate", *TARGET, "--model", "titan-image-v1", "--prompt", "a", "--seed", "-2"], "--seed: must be within"),
+        (["generate", *TARGET, "--model", "titan-image-v1", "--prompt", "a", "--tag", "novalue"], "--tag"),
+        (["generate", *TARGET, "--model", "titan-image-v1", "--prompt", "a", "--seed", "x"], "invalid int value"),
+        (["generate", "--api-url", "ftp://x", "--model", "titan-image-v1", "--prompt", "a"], "--api-url"),
+        (["local", "serve", "--rpm", "nope=5"], "--rpm"),
+        (["local", "serve", "--rpm", "titan-image-v1=0"], "--rpm"),
+        (["local", "serve", "--faults", "throttle=2"], "--faults"),
+        (["local", "serve", "--port", "70000"], "--port"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    assert message in err
+
+
+def test_bad_batch_file_exits_2_naming_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "jobs.jsonl"
+    path.write_text(
+        '{"model": "titan-image-v1", "prompt": "a"}\n{"model": "titan-image-v1", "prompt": "a", "count": 9}\n'
+    )
+    code, _, err = run(["batch", *TARGET, str(path)], capsys)
+    assert code == 2 and "jobs.jsonl:2: count" in err
+
+
+def test_unreachable_api_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["generate", *TARGET, "--model", "titan-image-v1", "--prompt", "a"], capsys)
+    assert code == 1 and "Unreachable" in err
+
+
+def test_models_works_offline_with_lifecycle_as_of_today(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IMAGEGEN_TODAY", "2026-07-01")
+    code, out, _ = run(["models", "--json", "--stack", "local"], capsys)
+    assert code == 0
+    listing = json.loads(out)
+    rows = {row["key"]: row for row in listing["models"]}
+    assert listing["as_of"] == "2026-07-01"
+    assert rows["titan-image-v2"]["status"] == "end-of-life"  # EOL 2026-06-30
+    assert rows["nova-canvas"]["status"] == "legacy"  # legacy from 2026-03-30, EOL 2026-09-30
+    assert rows["stable-image-core"]["price_per_image_usd"] == "$0.040"
+    assert rows["sd3-5-large"]["enabled"] is True and rows["nova-canvas"]["enabled"] is False
+    code, out, _ = run(["models"], capsys)
+    assert code == 0 and "amazon.titan-image-generator-v1" in out
