@@ -6,6 +6,7 @@ Exit codes (CONTRACT.md §2): 0 no mandatory violation, 1 at least one, 2 invali
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections import Counter
@@ -29,11 +30,18 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from imagegen_platform.preview import run_preview
 
-    graph = run_preview(args.stack, args.config_file)
-    if args.json:
-        sys.stdout.write(json.dumps(graph) + "\n")
-    else:
-        _print_summary(graph)
+    # A preview is short-lived and allocates little garbage; the cyclic collector's passes over the
+    # million objects pulumi_aws imports cost more than they free (measured: ~40% of the CPU time).
+    gc.disable()
+    try:
+        graph = run_preview(args.stack, args.config_file)
+        if args.json:
+            sys.stdout.write(json.dumps(graph) + "\n")
+        else:
+            _print_summary(graph)
+    finally:
+        gc.freeze()  # and none at interpreter exit either: frozen objects are not traversed
+        gc.enable()
     return 1 if graph["policies"].get("mandatory_violations", 0) else 0
 
 
