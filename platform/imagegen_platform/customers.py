@@ -405,10 +405,22 @@ def policy_config_for_customer(config_dir: Path) -> dict[str, Any]:
     return dict(ALL_MANDATORY)
 
 
-def create_customer(request: CustomerRequest, *, root: Path, force: bool = False) -> CreatedCustomer:
+@dataclass(frozen=True)
+class Layout:
+    """Where stack files and policy configs live: ``<root>/stacks`` and ``<root>/policies/config`` by default."""
+
+    stacks_dir: Path
+    policy_config_dir: Path
+
+    @classmethod
+    def of(cls, root: Path, stacks_dir: Path | None = None, policy_config_dir: Path | None = None) -> Layout:
+        return cls(stacks_dir or root / "stacks", policy_config_dir or root / "policies" / "config")
+
+
+def create_customer(request: CustomerRequest, *, root: Path | Layout, force: bool = False) -> CreatedCustomer:
     """Check everything, then write the stack file and its policy config together, or nothing."""
-    stacks_dir = root / "stacks"
-    config_dir = root / "policies" / "config"
+    layout = root if isinstance(root, Layout) else Layout.of(root)
+    stacks_dir, config_dir = layout.stacks_dir, layout.policy_config_dir
     stack_path = stacks_dir / f"Pulumi.{request.stack}.yaml"
     policy_path = config_dir / f"{request.stack}.json"
     problems = _check_flags(request, clock.today())
@@ -487,25 +499,25 @@ class CustomerStack:
         }
 
 
-def customer_stacks(root: Path) -> list[str]:
+def customer_stacks(stacks_dir: Path) -> list[str]:
     return sorted(
-        p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        for p in (root / "stacks").glob(f"Pulumi.{STACK_PREFIX}*.yaml")
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stacks_dir.glob(f"Pulumi.{STACK_PREFIX}*.yaml")
     )
 
 
-def describe_customers(root: Path, *, with_policies: bool = True) -> list[CustomerStack]:
-    """Every customer stack under ``root/stacks`` with its account, region, models and policy status."""
+def describe_customers(root: Path | Layout, *, with_policies: bool = True) -> list[CustomerStack]:
+    """Every customer stack (``Pulumi.customer-*.yaml``) with its account, region, models and policy status."""
+    layout = root if isinstance(root, Layout) else Layout.of(root)
     rows = []
-    for stack in customer_stacks(root):
-        path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    for stack in customer_stacks(layout.stacks_dir):
+        path = layout.stacks_dir / f"Pulumi.{stack}.yaml"
         try:
             _, settings = stack_settings.load_stack(stack, path)
         except SettingsInvalid as error:
             rows.append(CustomerStack(stack, None, None, [], None, "invalid settings", None, error.message))
             continue
         customer = settings.customer
-        policy_config = root / "policies" / "config" / f"{stack}.json"
+        policy_config = layout.policy_config_dir / f"{stack}.json"
         status, violations, problem = (
             _policy_status(stack, path, policy_config) if with_policies else ("not checked", None, None)
         )

@@ -352,3 +352,20 @@ def test_list_table_and_invalid_stack(repo: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "customer-acme" in out and "111122223333" in out
     assert "customer-broken" in out and "invalid settings" in out
+
+
+def test_stacks_dir_and_policy_config_dir_flags(
+    tmp_path: Path, public_key_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN two empty folders outside any checkout
+    monkeypatch.setenv("IMAGEGEN_TODAY", TODAY)
+    stacks, configs = tmp_path / "my-stacks", tmp_path / "my-policies"
+    argv = [*new_argv(public_key_file), "--stacks-dir", str(stacks), "--policy-config-dir", str(configs)]
+    # WHEN customer new writes there
+    assert main(argv) == 0
+    # THEN both files are there and nothing else was touched
+    assert [p.name for p in stacks.iterdir()] == ["Pulumi.customer-globex.yaml"]
+    assert [p.name for p in configs.iterdir()] == ["customer-globex.json"]
+    capsys.readouterr()
+    assert main(["customer", "list", "--json", "--no-policies", "--stacks-dir", str(stacks)]) == 0
+    assert [row["stack"] for row in json.loads(capsys.readouterr().out)["customers"]] == ["customer-globex"]

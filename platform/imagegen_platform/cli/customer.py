@@ -3,7 +3,8 @@
 ``new`` writes ``stacks/Pulumi.customer-<name>.yaml`` and ``policies/config/customer-<name>.json``
 (validated, atomically, never over an existing stack without ``--force``) or names every problem
 and exits 2. ``list`` shows each customer stack's account, region, models and policy status from the
-offline preview. ``--root`` (or ``IMAGEGEN_ROOT``) points both at another checkout.
+offline preview. ``--root`` (or ``IMAGEGEN_ROOT``) points both at another checkout; ``--stacks-dir``
+and ``--policy-config-dir`` point at the two folders separately.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def register(subparsers: Any) -> None:
     new.add_argument("--commercial", action=argparse.BooleanOptionalAction, default=True, help="commercial use")
     new.add_argument("--force", action="store_true", help="replace an existing stack of that name")
     new.add_argument("--root", type=Path, help="repository root (default: IMAGEGEN_ROOT or this checkout)")
+    new.add_argument("--stacks-dir", type=Path, help="folder of Pulumi.<stack>.yaml files (default: ROOT/stacks)")
+    new.add_argument("--policy-config-dir", type=Path, help="folder of policy configs (default: ROOT/policies/config)")
     new.set_defaults(handler=run_new)
 
     deploy = commands.add_parser(
@@ -77,6 +80,10 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--json", action="store_true", help="one JSON object on stdout")
     listing.add_argument("--no-policies", action="store_true", help="skip the offline preview (faster)")
     listing.add_argument("--root", type=Path, help="repository root (default: IMAGEGEN_ROOT or this checkout)")
+    listing.add_argument("--stacks-dir", type=Path, help="folder of Pulumi.<stack>.yaml files (default: ROOT/stacks)")
+    listing.add_argument(
+        "--policy-config-dir", type=Path, help="folder of policy configs (default: ROOT/policies/config)"
+    )
     listing.set_defaults(handler=run_list)
 
 
@@ -94,6 +101,12 @@ def _root(args: argparse.Namespace) -> Path:
     from imagegen_platform.settings import repo_root
 
     return Path(args.root) if args.root else repo_root()
+
+
+def _layout(args: argparse.Namespace) -> Any:
+    from imagegen_platform.customers import Layout
+
+    return Layout.of(_root(args), args.stacks_dir, args.policy_config_dir)
 
 
 def _request(args: argparse.Namespace) -> Any:
@@ -156,7 +169,7 @@ def run_new(args: argparse.Namespace) -> int:
     from imagegen_platform.customers import CustomerInvalid, create_customer
 
     try:
-        created = create_customer(_request(args), root=_root(args), force=args.force)
+        created = create_customer(_request(args), root=_layout(args), force=args.force)
     except CustomerInvalid as error:
         raise CommandError(error.message, exit_code=2) from None
     except OSError as error:
@@ -170,7 +183,7 @@ def run_new(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from imagegen_platform.customers import describe_customers
 
-    rows = describe_customers(_root(args), with_policies=not args.no_policies)
+    rows = describe_customers(_layout(args), with_policies=not args.no_policies)
     if args.json:
         print(json.dumps({"customers": [row.as_json() for row in rows]}, indent=2))
         return 0
