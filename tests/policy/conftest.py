@@ -23,11 +23,17 @@ def pinned_today_and_pool() -> Iterator[None]:
         close_pool()  # every pack process this module started
 
 
-@pytest.fixture(scope="module")
+_PROD_PREVIEW: dict[str, Any] = {}
+"""The shipped prod preview, computed once per test process (it depends on code and the pinned date only)."""
+
+
+@pytest.fixture
 def prod_preview(pinned_today_and_pool: None) -> dict[str, Any]:
     from imagegen_platform.preview import run_preview
 
-    return run_preview("prod")
+    if not _PROD_PREVIEW:
+        _PROD_PREVIEW.update(run_preview("prod"))
+    return copy.deepcopy(_PROD_PREVIEW)
 
 
 @pytest.fixture
