@@ -24,6 +24,7 @@ BEDROCK_ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 
 class EmulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its pooled connections
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stall per call
     server_version = "imagegen-emulator"
     backend: EmulatorBackend  # set on the subclass made by the server
 
