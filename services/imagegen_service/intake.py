@@ -28,9 +28,10 @@ _INLINE_IMAGES = ("source_image", "mask_image", "control.image", "style_image")
 
 @dataclass
 class Prepared:
-    request: GenerationRequest
+    request: GenerationRequest | None  # None: ``reuse`` answers it without a model call
     workflow: dict[str, Any]
     origin: int  # index of the API request it came from
+    reuse: dict[str, Any] | None = None  # the image record that already is the result
 
 
 def _prefixed(error: RequestInvalid, prefix: str) -> list[FieldProblem]:
@@ -61,7 +62,10 @@ def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: 
                 prefix=prefix,
             )
             for item in expanded:
-                prepared.append(Prepared(parse_request(item.raw), item.workflow, index))
+                if item.reuse is not None:
+                    prepared.append(Prepared(None, item.workflow, index, reuse=item.reuse))
+                else:
+                    prepared.append(Prepared(parse_request(item.raw), item.workflow, index))
         except RequestInvalid as error:
             problems.extend(
                 _prefixed(error, prefix) if prefix else error.details or [FieldProblem("body", error.message)]
@@ -76,7 +80,7 @@ def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: 
                 )
             ]
         )
-    for model in dict.fromkeys(p.request.model for p in prepared):
+    for model in dict.fromkeys(p.request.model for p in prepared if p.request is not None):
         check_model_available(config, model)
     return prepared
 
@@ -89,6 +93,8 @@ def moderate_inputs(services: Services, prepared: list[Prepared], *, batch: bool
     client = services.client("bedrock-runtime")
     seen: set[str] = set()
     for item in prepared:
+        if item.request is None:
+            continue
         prefix = f"requests[{item.origin}]." if batch else ""
         texts = [(f"{prefix}{name}", getattr(item.request, name)) for name in _TEXT_FIELDS]
         texts = [(name, text) for name, text in texts if isinstance(text, str) and text]
@@ -153,6 +159,9 @@ def new_job(
 ) -> dict[str, Any]:
     from imagegen_service.requests import normalised
 
+    if item.request is None:
+        assert item.reuse is not None
+        return _reused_job(item, batch_id=batch_id, seq=seq, created_at=created_at)
     spec = item.request.spec
     config = services.config
     return {
@@ -173,6 +182,33 @@ def new_job(
         "attempts": 0,
         "created_at": created_at,
         "updated_at": created_at,
+    }
+
+
+_IMAGE_FIELDS = ("image_id", "key", "sha256", "bytes", "format", "width", "height", "seed", "c2pa", "watermark")
+
+
+def _reused_job(item: Prepared, *, batch_id: str, seq: int, created_at: str) -> dict[str, Any]:
+    """A finished job whose result is an existing image: nothing to generate, nothing billed."""
+    image = item.reuse or {}
+    return {
+        "job_id": uuid.uuid4().hex,
+        "batch_id": batch_id,
+        "seq": seq,
+        "status": str(JobStatus.SUCCEEDED),
+        "model_key": image.get("model_key"),
+        "model_id": image.get("model_id"),
+        "request": image.get("request"),
+        "input": image.get("input"),
+        "workflow": {**item.workflow, "already_in_format": True},
+        "license_record_id": image.get("license_record_id"),
+        "cost_usd": 0.0,
+        "images": [{name: image.get(name) for name in _IMAGE_FIELDS}],
+        "moderation": {"checked": True, "flagged": 0, "labels": [], "reused": True},
+        "attempts": 0,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "completed_at": created_at,
     }
 
 

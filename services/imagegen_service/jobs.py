@@ -135,7 +135,7 @@ class JobStore:
     def complete(
         self, job_id: str, status: JobStatus, fields: dict[str, Any], images: list[dict[str, Any]] | None = None
     ) -> bool:
-        """running|queued → a terminal status with its fields, plus image metadata, in one transaction.
+        """running|queued → a terminal status with its fields, after writing the image metadata records.
 
         Returns False when the job was already finished (a duplicate delivery lost the race).
         """
@@ -156,23 +156,15 @@ class JobStore:
                 "ExpressionAttributeValues": attribute_values,
             }
         }
-        puts = [
-            {"Put": {"TableName": self._table, "Item": {**to_item(image), **image_key(image["image_id"])}}}
-            for image in images or []
-        ]
+        # Image records first, then the job: each write is idempotent (content-addressed keys, conditional
+        # status), so a crash in between is repaired by the redelivery. Cheaper than a transaction, too.
+        for image in images or []:
+            self.put_image(image)
         try:
-            if puts:
-                self._ddb.transact_write_items(TransactItems=[job_update, *puts])
-            else:
-                self._ddb.update_item(**job_update["Update"])
+            self._ddb.update_item(**job_update["Update"])
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code == "ConditionalCheckFailedException":
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
-            if code == "TransactionCanceledException":
-                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    return False
             raise
         return True
 

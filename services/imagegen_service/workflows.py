@@ -37,6 +37,8 @@ ImageLookup = Callable[[str], dict[str, Any] | None]
 class Expanded:
     raw: dict[str, Any]
     workflow: dict[str, Any] = field(default_factory=dict)
+    reuse: dict[str, Any] | None = None
+    """An existing image that already is the answer (a channel whose ratio the source already has)."""
 
 
 def _invalid(field_name: str, message: str) -> RequestInvalid:
@@ -206,6 +208,15 @@ def channels(expanded: Expanded, formats: dict[str, str], lookup: ImageLookup, *
                 f"{prefix}channels",
                 f"{name} ({formats[name]}) needs {max(margins.values())} px on {too_big[0]}; the model extends at most {max_margin}",
             )
+        workflow = {
+            **expanded.workflow,
+            "channel": name,
+            "aspect_ratio": formats[name],
+            "source_image_id": image["image_id"],
+        }
+        if not any(margins.values()):  # already in this format: the approved image is the answer, for free
+            out.append(Expanded(raw=raw, workflow=workflow, reuse=image))
+            continue
         request = {**raw, **{k: v for k, v in margins.items() if v}}
         if "prompt" not in request and source_request.get("prompt"):
             request["prompt"] = source_request["prompt"]  # keep the subject
@@ -215,12 +226,6 @@ def channels(expanded: Expanded, formats: dict[str, str], lookup: ImageLookup, *
             and _accepts(request, "negative_prompt")
         ):
             request["negative_prompt"] = source_request["negative_prompt"]
-        workflow = {
-            **expanded.workflow,
-            "channel": name,
-            "aspect_ratio": formats[name],
-            "source_image_id": image["image_id"],
-        }
         out.append(Expanded(raw=request, workflow=workflow))
     return out
 

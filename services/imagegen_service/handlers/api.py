@@ -111,6 +111,7 @@ def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
     config = services.config
     started = time.monotonic()
     [item] = intake.prepare(services, [body], allow_fan_out=False, batch=False)
+    assert item.request is not None  # reuse comes only from fan-out (channels)
     intake.moderate_inputs(services, [item], batch=False)
     created = now_iso()
     job_id = uuid.uuid4().hex
@@ -164,13 +165,13 @@ def post_jobs(services: Services, body: Any) -> dict[str, Any]:
         for seq, item in enumerate(prepared)
     ]
     services.jobs.create(jobs)
-    failed = enqueue(services, jobs)
+    failed = enqueue(services, [job for job in jobs if job["status"] == JobStatus.QUEUED])
     listing = []
     for job in jobs:
         if job["job_id"] in failed:
             listing.append({"job_id": job["job_id"], "status": "failed", "error": failed[job["job_id"]]})
         else:
-            listing.append({"job_id": job["job_id"], "status": "queued"})
+            listing.append({"job_id": job["job_id"], "status": job["status"]})
     logger.info("batch queued", extra={"batch_id": batch_id, "jobs": len(jobs), "enqueue_failed": len(failed)})
     return _response(202, {"batch_id": batch_id, "jobs": listing})
 
