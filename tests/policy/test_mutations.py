@@ -319,6 +319,16 @@ MUTATIONS: tuple[Mutation, ...] = (
         graph=_set_input(DISTRIBUTION, "", "viewerCertificate.minimumProtocolVersion", "TLSv1_2016"),
     ),
     M(
+        "graph-default-certificate",
+        S({"cdn-tls-minimum"}),
+        graph=_set_input(
+            DISTRIBUTION,
+            "",
+            "viewerCertificate",
+            {"cloudfrontDefaultCertificate": True, "minimumProtocolVersion": "TLSv1.2_2021"},
+        ),
+    ),
+    M(
         "graph-no-trusted-key-groups",
         S({"cdn-signed-urls"}),
         graph=lambda g: _cdn(g)["defaultCacheBehavior"].pop("trustedKeyGroups"),
