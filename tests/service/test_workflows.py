@@ -29,7 +29,7 @@ def test_a_preset_turns_the_prompt_into_the_subject_and_records_what_it_resolved
     )
     assert status == 200, body
     job = body["job"]
-    template = PRESETS["product-shot"]["template"]
+    template = str(PRESETS["product-shot"]["template"])
     assert job["request"]["prompt"] == template.replace("{subject}", "a matte-white mug")
     assert job["request"]["negative_prompt"] == PRESETS["product-shot"]["negative_prompt"]
     assert job["request"]["cfg_scale"] == 7.5
