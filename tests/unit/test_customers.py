@@ -100,13 +100,17 @@ def provider_of(graph: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- writing a stack
 
 
-def test_new_writes_a_validated_stack_and_its_policy_config(repo: Path, public_key_file: Path) -> None:
+def test_new_writes_a_validated_stack_and_its_policy_config(
+    repo: Path, public_key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # GIVEN the repository's customer policy template (or none yet)
     templates = [repo / "policies" / "config" / name for name in ("customer.json", "customer-acme.json")]
     existing = [t for t in templates if t.exists()]
     expected_policy = json.loads(existing[0].read_text()) if existing else {"all": "mandatory"}
     # WHEN a partner runs customer new with valid flags
     assert main(new_argv(public_key_file)) == 0
+    # AND Titan G1's Legacy status is pointed out
+    assert "Amazon Titan Image Generator G1 (titan-image-v1) is Legacy since 2026-06-30" in capsys.readouterr().out
     # THEN the stack file loads with the same validation the program uses
     _, settings = load_stack("customer-globex")
     assert settings.environment == "customer"

@@ -142,6 +142,8 @@ def test_budget_for_a_stack_is_a_valid_budget_block(capsys: pytest.CaptureFixtur
     assert budget.monthly_usd == 580.0
     assert budget.emails == load_stack("customer-acme")[1].budget.emails
     assert budget.actual_thresholds_pct == [50.0, 80.0, 100.0] and budget.forecast_thresholds_pct == [100.0]
+    # AND acme does not enable Titan: the estimate says so
+    assert suggested["models_not_enabled"] == ["titan-image-v1"]
 
 
 def test_table_output_shows_levers_dates_and_unconfirmed(capsys: pytest.CaptureFixture[str]) -> None:

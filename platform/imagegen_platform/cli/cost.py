@@ -170,9 +170,15 @@ def run_estimate(args: argparse.Namespace) -> int:
     result = economics.estimate(scenario)
     budget_yaml = None
     payload = result.as_json()
+    not_enabled: list[str] = []
     if args.budget_for:
-        budget = _budget_for(args.budget_for, result.total_usd, args.headroom)
-        payload["suggested_budget"] = {"stack": args.budget_for, "budget": budget.model_dump()}
+        budget, enabled = _budget_for(args.budget_for, result.total_usd, args.headroom)
+        not_enabled = sorted({line.model for line in result.lines} - enabled)
+        payload["suggested_budget"] = {
+            "stack": args.budget_for,
+            "budget": budget.model_dump(),
+            "models_not_enabled": not_enabled,
+        }
         budget_yaml = _budget_block(budget)
     if args.json:
         print(json.dumps(payload, indent=2))
@@ -181,19 +187,24 @@ def run_estimate(args: argparse.Namespace) -> int:
     if budget_yaml is not None:
         print(f"\nSuggested budget for stack {args.budget_for} (estimate + headroom; paste under imagegen:settings):")
         print(budget_yaml)
+        if not_enabled:
+            print(
+                f"note: {', '.join(not_enabled)} not enabled in stack {args.budget_for}: its images would be refused (503)"
+            )
     return 0
 
 
-def _budget_for(stack: str, total_usd: float, headroom: float | None) -> Any:
+def _budget_for(stack: str, total_usd: float, headroom: float | None) -> tuple[Any, set[str]]:
     from imagegen_platform import economics
     from imagegen_platform.settings import load_stack
 
     if headroom is not None and not 0 <= headroom <= 10:
         raise CommandError(f"--headroom: {headroom} must be between 0 and 10 (a share: 0.25 = 25 %)", exit_code=2)
     _, settings = load_stack(stack)
-    return economics.suggested_budget(
+    budget = economics.suggested_budget(
         total_usd, list(settings.budget.emails), economics.BUDGET_HEADROOM if headroom is None else headroom
     )
+    return budget, {m.model for m in settings.models}
 
 
 def _budget_block(budget: Any) -> str:

@@ -177,7 +177,21 @@ def run_new(args: argparse.Namespace) -> int:
     verb = "replaced" if created.replaced else "wrote"
     print(f"imagegen customer: {verb} {created.stack_file} and {created.policy_config}")
     print(f"  next: imagegen preview --stack {created.stack}   then   pulumi up --stack {created.stack}")
+    for note in legacy_notes(created.settings):
+        print(f"  note: {note}")
     return 0
+
+
+def legacy_notes(settings: Any) -> list[str]:
+    """Models the provider marks Legacy today: allowed, but the policy pack warns (advisory)."""
+    from imagegen_service import catalogue, clock
+
+    today = clock.today()
+    return [
+        f"{m.spec.name} ({m.model}) is Legacy since {m.spec.lifecycle.legacy_since}; plan a replacement"
+        for m in settings.models
+        if m.spec.lifecycle.status_on(today) is catalogue.Status.LEGACY
+    ]
 
 
 def run_list(args: argparse.Namespace) -> int:
