@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -217,12 +219,27 @@ def test_rate_limiter_paces_to_the_rpm_quota() -> None:
     assert limiter.acquire("nova-canvas") == 0
 
 
-def test_rate_limiter_keeps_a_real_emulator_under_its_quota(fresh_emulator: Callable[..., RunningEmulator]) -> None:
+def test_rate_limiter_is_thread_safe() -> None:
+    # GIVEN a frozen clock (sleeps are only recorded): each caller reserves its own slot
+    sleeps: list[float] = []
+    limiter = RateLimiter({"titan-image-v1": 60}, clock=lambda: 0.0, sleep=sleeps.append)
+    waits: list[float] = []
+    threads = [threading.Thread(target=lambda: waits.append(limiter.acquire("titan-image-v1"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN no two callers got the same slot
+    assert sorted(waits) == pytest.approx([0, 1, 2, 3, 4, 5, 6, 7])
+
+
+def test_rate_limiter_paces_real_calls_to_the_emulator(fresh_emulator: Callable[..., RunningEmulator]) -> None:
     emulator = fresh_emulator(rpm={"titan-image-v1": 600})  # 10 per second
-    limiter = RateLimiter({"titan-image-v1": 600}, burst=1)
-    client = client_for(emulator, RetryPolicy(max_attempts=1), rate_limiter=limiter)
+    client = client_for(emulator, RetryPolicy(max_attempts=1), rate_limiter=RateLimiter({"titan-image-v1": 600}))
+    started = time.monotonic()
     for _ in range(6):
         client.invoke(TITAN, region=REGION)
+    assert time.monotonic() - started >= 0.45  # five gaps of 0.1 s
     assert emulator.stats()["throttled_total"] == 0
 
 
