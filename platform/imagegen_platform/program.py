@@ -226,8 +226,8 @@ def main() -> None:
     environment = runtime_environment(
         settings, stack, store=store, tables=tables, queue=queue, delivery=delivery, moderation=moderation
     )
-    c2pa_secrets = [arn for arn in [settings.provenance.signing_secret_arn] if arn]
-    signing_secrets = [arn for arn in [settings.delivery.private_key_secret_arn] if arn]
+    c2pa_secrets = tuple(arn for arn in [settings.provenance.signing_secret_arn] if arn)
+    signing_secrets = tuple(arn for arn in [settings.delivery.private_key_secret_arn] if arn)
     generators = ImageGenerators(
         "generators",
         ImageGeneratorsArgs(
@@ -242,6 +242,9 @@ def main() -> None:
                 memory_mb=API_MEMORY_MB,
                 environment={**environment, "POWERTOOLS_SERVICE_NAME": names.function("api")},
                 policy=access.api_policy,
+                # Sync generation (POST /v1/images) signs provenance and URLs in the api function.
+                secret_arns=c2pa_secrets + signing_secrets,
+                guardrail_arn=moderation.guardrail.guardrail_arn if moderation else None,
             ),
             worker=FunctionSpec(
                 role="worker",
@@ -250,15 +253,12 @@ def main() -> None:
                 memory_mb=settings.worker.memory_mb,
                 environment={**environment, "POWERTOOLS_SERVICE_NAME": names.function("worker")},
                 policy=access.worker_policy,
+                secret_arns=c2pa_secrets,
             ),
             model_arns=account.apply(lambda a: access.model_arns(settings, a)),
             jobs_queue_arn=queue.queue.arn,
             table_arns=[table.arn for table in tables.tables],
             bucket_arn=store.bucket_arn,
-            guardrail_arn=moderation.guardrail.guardrail_arn if moderation else None,
-            # Sync generation (POST /v1/images) signs provenance and URLs in the api function.
-            api_secret_arns=c2pa_secrets + signing_secrets,
-            worker_secret_arns=c2pa_secrets,
             moderation=settings.moderation.enabled,
             batch_size=settings.worker.batch_size,
             max_concurrency=capacity.worker_max_concurrency(settings),

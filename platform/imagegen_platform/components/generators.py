@@ -34,6 +34,8 @@ class FunctionSpec:
     memory_mb: int
     environment: Mapping[str, pulumi.Input[str]]
     policy: Callable[[access.FunctionGrants], dict[str, Any]]
+    secret_arns: tuple[str, ...] = ()
+    guardrail_arn: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,6 @@ class ImageGeneratorsArgs:
     jobs_queue_arn: pulumi.Input[str]
     table_arns: Sequence[pulumi.Input[str]]
     bucket_arn: pulumi.Input[str]
-    guardrail_arn: pulumi.Input[str] | None
-    api_secret_arns: Sequence[str]
-    worker_secret_arns: Sequence[str]
     moderation: bool
     # The worker's trigger:
     batch_size: int
@@ -85,8 +84,8 @@ class ImageGenerators(pulumi.ComponentResource):
             compatible_architectures=[ARCHITECTURE],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.api_parts = self._function(args.api, args.api_secret_arns)
-        self.worker_parts = self._function(args.worker, args.worker_secret_arns)
+        self.api_parts = self._function(args.api)
+        self.worker_parts = self._function(args.worker)
         self.api = self.api_parts.function
         self.worker = self.worker_parts.function
         self.event_source_mapping = lambda_.EventSourceMapping(
@@ -107,7 +106,7 @@ class ImageGenerators(pulumi.ComponentResource):
             }
         )
 
-    def _function(self, spec: FunctionSpec, secret_arns: Sequence[str]) -> DeployedFunction:
+    def _function(self, spec: FunctionSpec) -> DeployedFunction:
         args = self._args
         name = f"{self._name}-{spec.role}"
         function_name = args.names.function(spec.role)
@@ -126,13 +125,12 @@ class ImageGenerators(pulumi.ComponentResource):
             assume_role_policy=json.dumps(access.lambda_trust_policy()),
             opts=child,
         )
-        guardrail = args.guardrail_arn if spec.role == "api" else None
         document = pulumi.Output.all(
             log_group.arn,
             args.model_arns,
             args.jobs_queue_arn,
             args.bucket_arn,
-            guardrail,
+            spec.guardrail_arn,
             *args.table_arns,
         ).apply(
             lambda values: json.dumps(
@@ -144,7 +142,7 @@ class ImageGenerators(pulumi.ComponentResource):
                         bucket_arn=values[3],
                         guardrail_arn=values[4],
                         table_arns=values[5:],
-                        secret_arns=tuple(secret_arns),
+                        secret_arns=spec.secret_arns,
                         moderation=args.moderation,
                     )
                 )
