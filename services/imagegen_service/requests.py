@@ -107,7 +107,7 @@ class GenerationRequest(_Strict):
     count: StrictInt | None = None
     style: StrictStr | None = None
     source_image: ImageInput | None = None
-    mask_prompt: StrictStr | None = Field(default=None, min_length=1, max_length=1024)
+    mask_prompt: StrictStr | None = None
     mask_image: ImageInput | None = None
     colors: list[Annotated[StrictStr, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]] | None = None
     similarity_strength: Fraction | None = None
@@ -115,8 +115,8 @@ class GenerationRequest(_Strict):
     outpainting_mode: Literal["DEFAULT", "PRECISE"] | None = None
     output_format: StrictStr | None = None
     # Stability Image Services (section 3b)
-    search_prompt: StrictStr | None = Field(default=None, min_length=1, max_length=10_000)
-    select_prompt: StrictStr | None = Field(default=None, min_length=1, max_length=10_000)
+    search_prompt: StrictStr | None = None
+    select_prompt: StrictStr | None = None
     left: StrictInt | None = None
     right: StrictInt | None = None
     up: StrictInt | None = None
@@ -365,13 +365,15 @@ def _workflow_problems(req: GenerationRequest, applies: dict[str, Need], where: 
 def _value_problems(req: GenerationRequest, spec: ModelSpec, present: set[str]) -> list[FieldProblem]:
     limits = spec.limits
     out: list[FieldProblem] = []
-    for field, chars in (("prompt", limits.prompt_chars), ("negative_prompt", limits.negative_chars)):
+    texts = {"prompt": limits.prompt_chars, "negative_prompt": limits.negative_chars}
+    texts |= dict.fromkeys(("mask_prompt", "search_prompt", "select_prompt"), limits.prompt_chars)  # same limit as text
+    for field, chars in texts.items():
         text = getattr(req, field)
         if field in present and chars is not None and len(text) not in chars:
             out.append(
                 FieldProblem(field, f"must be {chars.describe()} characters for {spec.name} (got {len(text):,})")
             )
-    out += _in_range("seed", req.seed, limits.seed, spec)
+    out += _in_range("seed", req.seed, limits.seed, spec) if "seed" in present else []
     out += _in_range("cfg_scale", req.cfg_scale, limits.cfg_scale, spec) if "cfg_scale" in present else []
     if req.count is not None and req.count not in limits.count:
         per_call = " (one image per call)" if limits.count.high == 1 else ""

@@ -64,6 +64,8 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({**NOVA_INPAINT, "mask_image": b64(colour=(128, 128, 128))}, "mask_image", "pure black"),
     ({**NOVA_INPAINT, "mask_image": mask((640, 640))}, "mask_image", "must match source_image"),
     ({**NOVA_INPAINT, "mask_prompt": "x", "width": 512, "height": 512}, "width", "does not apply"),
+    ({**NOVA_INPAINT, "mask_prompt": "x" * 1025}, "mask_prompt", "1–1,024 characters"),
+    ({"model": "stability-search-recolor", "prompt": "x", "select_prompt": "", "source_image": SRC}, "select_prompt", "1–10,000 characters"),
     ({**NOVA, "task": "outpainting", "source_image": SRC, "mask_prompt": "x", "outpainting_mode": "FAST"}, "outpainting_mode", "DEFAULT"),
     ({"model": "nova-canvas", "task": "background-removal", "source_image": SRC, "prompt": "x"}, "prompt", "does not apply"),
     ({"model": "nova-canvas", "task": "background-removal", "source_image": SRC, "cfg_scale": 5}, "cfg_scale", "does not apply"),
