@@ -5,20 +5,53 @@ Never log secrets, private keys, bearer tokens or image bytes: log keys, sizes, 
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 SERVICE = "imagegen"
 NAMESPACE = "imagegen"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+
+@functools.cache
+def tracer() -> Tracer:
+    """The X-Ray tracer, built on first use: the X-Ray SDK costs ~1 s to import, which would otherwise be
+    paid by every cold import of the handler modules (the first traced invocation pays it instead)."""
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def traced(handler: Handler) -> Handler:
+    """``Tracer.capture_lambda_handler(capture_response=False)``, applied lazily.
+
+    Responses are never put on the trace: they can exceed X-Ray's 64 KB and may hold personal data.
+    """
+    wrapped: list[Handler] = []
+
+    @functools.wraps(handler)
+    def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if not wrapped:
+            wrapped.append(tracer().capture_lambda_handler(handler, capture_response=False))
+        return wrapped[0](event, context)
+
+    return invoke
+
 
 IMAGES_GENERATED = "ImagesGenerated"
 IMAGES_BLOCKED = "ImagesBlocked"

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from imagegen_service import catalogue, clock, costs, moderation, provenance
 from imagegen_service.config import RuntimeConfig
-from imagegen_service.delivery import UrlSigner
 from imagegen_service.errors import (
     ModelUnavailable,
     NotFound,
@@ -36,6 +35,7 @@ from imagegen_service.observability import IMAGES_BLOCKED, IMAGES_GENERATED, MOD
 from imagegen_service.storage import ImageStore
 
 if TYPE_CHECKING:
+    from imagegen_service.delivery import UrlSigner
     from imagegen_service.requests import GenerationRequest
 
 KEY_PREFIX = "imagegen.generate"
@@ -76,6 +76,8 @@ class Services:
 
     @functools.cached_property
     def urls(self) -> UrlSigner:
+        from imagegen_service.delivery import UrlSigner
+
         return UrlSigner(self.config, lambda: self.client("secretsmanager"))
 
     def secrets(self) -> Any:

@@ -28,7 +28,7 @@ from imagegen_service.errors import (
     RequestInvalid,
 )
 from imagegen_service.jobs import JobStatus, now_iso
-from imagegen_service.observability import logger, metrics, tracer
+from imagegen_service.observability import logger, metrics, traced
 from imagegen_service.pipeline import Services, process_job, services_for
 from imagegen_service.views import job_view
 
@@ -344,7 +344,7 @@ def route(event: dict[str, Any], context: Any, config: RuntimeConfig) -> dict[st
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from imagegen_service.config import RuntimeConfig
 from imagegen_service.errors import ImagegenError, OutputBlocked, PromptBlocked, Throttled
 from imagegen_service.jobs import JobStatus
-from imagegen_service.observability import JOBS_FAILED, THROTTLED, count, logger, metrics, tracer
+from imagegen_service.observability import JOBS_FAILED, THROTTLED, count, logger, metrics, traced
 from imagegen_service.pipeline import Services, process_job, services_for
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 DEADLINE_MARGIN_S = 5.0  # time left to record the outcome after the model call's budget
 BLOCKING = (PromptBlocked, OutputBlocked)
@@ -107,7 +109,7 @@ def _release(services: Services, job_id: str, code: str, message: str, receive_c
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     services = services_for(RuntimeConfig.from_env())
