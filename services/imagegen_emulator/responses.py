@@ -61,6 +61,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 raise exc.UnknownOperation(f"No route for POST {path}")
         except exc.EmulatorError as error:
             self._bedrock_error(error)
+        except Exception as error:  # an emulator bug must still be an answer boto3 can read, not a dropped socket
+            self._bedrock_error(exc.InternalServerException(f"emulator error: {type(error).__name__}: {error}"))
 
     # ------------------------------------------------------------------ protocols
     def _rekognition(self, target: str, raw: bytes) -> None:
@@ -82,7 +84,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ plumbing
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
         return self.rfile.read(length) if length > 0 else b""
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
