@@ -81,8 +81,12 @@ def test_each_function_gets_what_its_job_needs(stack_graph, stack: str) -> None:
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
         assert [a.rsplit(":", 1)[1] for a in worker[action]] == [jobs_queue["inputs"]["name"]]
     assert "sqs:ReceiveMessage" not in api
-    bucket = graph["outputs"]["bucketName"]
-    assert worker["s3:PutObject"] == [f"arn:aws:s3:::{bucket}/*"]
+    bucket = f"arn:aws:s3:::{graph['outputs']['bucketName']}"
+    assert worker["s3:PutObject"] == [f"{bucket}/images/*", f"{bucket}/quarantine/*"]
+    assert worker["s3:GetObject"] == [f"{bucket}/images/*", f"{bucket}/inputs/*"]
+    assert api["s3:PutObject"] == [f"{bucket}/images/*", f"{bucket}/quarantine/*", f"{bucket}/inputs/*"]
+    assert api["s3:GetObject"] == worker["s3:GetObject"]
+    assert "dynamodb:BatchWriteItem" in api and "dynamodb:BatchWriteItem" not in worker
     tables = {graph["outputs"][k] for k in ("jobsTable", "licenceTable", "idempotencyTable")}
     assert {arn.split("table/")[1] for arn in worker["dynamodb:PutItem"] if "/index/" not in arn} == tables
     assert worker["rekognition:DetectModerationLabels"] == ["*"]

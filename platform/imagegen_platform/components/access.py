@@ -16,6 +16,17 @@ from imagegen_platform.settings import StackSettings
 PARTITION = "aws"
 METRICS_NAMESPACE = "imagegen"
 
+# Bucket prefixes (imagegen_service.storage / intake): served images, moderated-out images, caller inputs.
+SERVED, QUARANTINE, INPUTS = "images/", "quarantine/", "inputs/"
+TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+)
+
 Statement = dict[str, Any]
 
 
@@ -98,7 +109,9 @@ def _observability(grants: FunctionGrants) -> list[Statement]:
     ]
 
 
-def _generation(grants: FunctionGrants) -> list[Statement]:
+def _generation(
+    grants: FunctionGrants, *, writes: tuple[str, ...], reads: tuple[str, ...], table_actions: tuple[str, ...]
+) -> list[Statement]:
     statements: list[Statement] = [
         {
             "Sid": "InvokeEnabledModels",
@@ -107,22 +120,21 @@ def _generation(grants: FunctionGrants) -> list[Statement]:
             "Resource": list(grants.model_arns),
         },
         {
-            "Sid": "ImageObjects",
+            "Sid": "WriteImages",
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:GetObject"],
-            "Resource": f"{grants.bucket_arn}/*",
+            "Action": "s3:PutObject",
+            "Resource": [f"{grants.bucket_arn}/{prefix}*" for prefix in writes],
+        },
+        {
+            "Sid": "ReadImages",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [f"{grants.bucket_arn}/{prefix}*" for prefix in reads],
         },
         {
             "Sid": "Metadata",
             "Effect": "Allow",
-            "Action": [
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Query",
-                "dynamodb:ConditionCheckItem",
-            ],
+            "Action": list(table_actions),
             "Resource": [*grants.table_arns, *(f"{arn}/index/*" for arn in grants.table_arns)],
         },
     ]
@@ -150,7 +162,14 @@ def _generation(grants: FunctionGrants) -> list[Statement]:
 
 def api_policy(grants: FunctionGrants) -> dict[str, Any]:
     """The API validates, screens prompts, enqueues jobs and (POST /v1/images) generates synchronously."""
-    statements = _observability(grants) + _generation(grants)
+    statements = _observability(grants) + _generation(
+        grants,
+        # Caller-supplied images go to inputs/ before the job is queued.
+        writes=(SERVED, QUARANTINE, INPUTS),
+        reads=(SERVED, INPUTS),
+        # A batch of jobs is written in one BatchWriteItem.
+        table_actions=(*TABLE_ACTIONS, "dynamodb:BatchWriteItem"),
+    )
     statements.append(
         {"Sid": "EnqueueJobs", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": grants.jobs_queue_arn}
     )
@@ -168,7 +187,9 @@ def api_policy(grants: FunctionGrants) -> dict[str, Any]:
 
 def worker_policy(grants: FunctionGrants) -> dict[str, Any]:
     """The worker drains the jobs queue (the event source mapping polls with the worker's role)."""
-    statements = _observability(grants) + _generation(grants)
+    statements = _observability(grants) + _generation(
+        grants, writes=(SERVED, QUARANTINE), reads=(SERVED, INPUTS), table_actions=TABLE_ACTIONS
+    )
     statements.append(
         {
             "Sid": "ConsumeJobs",
