@@ -65,7 +65,8 @@ def evaluate(
 
     ``config`` replaces ``policies/config/<stack>.json``: a path or the parsed document.
     Returns ``{"pack", "violations": [{"policy", "enforcement", "urn", "message", ...}],
-    "mandatory_violations", "not_applicable", "levels", "elapsed_s"}``.
+    "mandatory_violations", "not_applicable", "levels", "properties", "elapsed_s"}``
+    (``properties``: each policy's config after defaults and the file, as the pack received it).
     """
     started = time.perf_counter()
     resources = list(graph.get("resources") or [])
@@ -78,6 +79,7 @@ def evaluate(
         process.configure(reconciled)
         violations, not_applicable = _run(process, resources, {p.name: p.description for p in info.policies})
     levels = {name: value.level or "advisory" for name, value in reconciled.items()}
+    properties = {name: dict(value.properties) for name, value in reconciled.items() if value.properties}
     return {
         "pack": PACK_NAME,
         "config": source,
@@ -85,6 +87,7 @@ def evaluate(
         "mandatory_violations": sum(1 for v in violations if v["enforcement"] == "mandatory"),
         "not_applicable": not_applicable,
         "levels": levels,
+        "properties": properties,
         "elapsed_s": round(time.perf_counter() - started, 3),
     }
 

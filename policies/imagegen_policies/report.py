@@ -7,6 +7,7 @@ verdict); output is Markdown or one self-contained HTML page (inline CSS, no scr
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ class Cell:
     findings: list[Mapping[str, Any]] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     reason: str = ""
+    exceptions: list[str] = field(default_factory=list)
+    """Config properties of this stack that differ from the policy's defaults: what a pass relies on."""
 
 
 def cell(rule: registry.Rule, preview: Mapping[str, Any]) -> Cell:
@@ -43,21 +46,33 @@ def cell(rule: registry.Rule, preview: Mapping[str, Any]) -> Cell:
     evidence = [f"{r['name']} ({r['type'].rsplit(':', 1)[-1]})" for r in resources]
     findings = [v for v in verdict.get("violations", []) if v["policy"] == rule.name]
     not_applicable = [n for n in verdict.get("not_applicable", []) if n["policy"] == rule.name]
+    given = verdict.get("properties", {}).get(rule.name, {})
+    exceptions = [
+        f"{key}={json.dumps(value)}"
+        for key, value in sorted(given.items())
+        if value != rule.config_schema.get(key, {}).get("default")
+    ]
+    result = _result(rule, level, resources, findings, not_applicable)
+    result.evidence = evidence
+    result.exceptions = exceptions
+    return result
+
+
+def _result(
+    rule: registry.Rule, level: str, resources: list[Any], findings: list[Any], not_applicable: list[Any]
+) -> Cell:
     if level == "disabled":
-        return Cell(DISABLED, level, evidence=evidence, reason="disabled by the stack's policy config")
+        return Cell(DISABLED, level, reason="disabled by the stack's policy config")
     if any(f["enforcement"] == "mandatory" for f in findings):
-        return Cell(VIOLATION, level, findings, evidence)
+        return Cell(VIOLATION, level, findings)
     if findings:
-        return Cell(ADVISORY, level, findings, evidence)
+        return Cell(ADVISORY, level, findings)
     if not resources:
-        return Cell(
-            NOT_APPLICABLE,
-            level,
-            reason=f"no {', '.join(t.rsplit(':', 1)[-1] for t in rule.resource_types)} in the stack",
-        )
+        kinds = ", ".join(t.rsplit(":", 1)[-1] for t in rule.resource_types)
+        return Cell(NOT_APPLICABLE, level, reason=f"no {kinds} in the stack")
     if not_applicable and (rule.kind == "stack" or len(not_applicable) >= len(resources)):
-        return Cell(NOT_APPLICABLE, level, evidence=evidence, reason=not_applicable[0]["reason"])
-    return Cell(PASS, level, evidence=evidence)
+        return Cell(NOT_APPLICABLE, level, reason=not_applicable[0]["reason"])
+    return Cell(PASS, level)
 
 
 def matrix(previews: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Cell]]:
@@ -121,10 +136,14 @@ def render_markdown(previews: Mapping[str, Mapping[str, Any]]) -> str:
 
 def _evidence_text(c: Cell) -> str:
     if c.findings:
-        return "; ".join(f"{f['message']} [{f['urn'] or 'stack'}]" for f in c.findings)
-    if c.reason:
-        return c.reason
-    return "checked: " + ", ".join(c.evidence)
+        text = "; ".join(f"{f['message']} [{f['urn'] or 'stack'}]" for f in c.findings)
+    elif c.reason:
+        text = c.reason
+    else:
+        text = "checked: " + ", ".join(c.evidence)
+    if c.exceptions:
+        text += f" (stack config: {', '.join(c.exceptions)})"
+    return text
 
 
 # --------------------------------------------------------------------------- HTML
@@ -135,7 +154,7 @@ h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #d0d7de}h3{margin
 table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}.pass{background:#dafbe1}.violation{background:#ffd8d3;font-weight:600}.advisory{background:#fff4c5}
 .not-applicable{background:#f6f8fa;color:#57606a}.disabled{background:#eaeef2;color:#57606a}
-code{font-family:ui-monospace,Menlo,monospace;font-size:.9em}.muted{color:#57606a}ul{margin:.2rem 0}
+.exception{color:#9a6700}code{font-family:ui-monospace,Menlo,monospace;font-size:.9em}.muted{color:#57606a}ul{margin:.2rem 0}
 """
 
 
@@ -215,6 +234,8 @@ def _policy_section(rule: registry.Rule, stacks: Sequence[str], row: Mapping[str
             evidence = _e(c.reason)
         else:
             evidence = "checked: " + _e(", ".join(c.evidence))
+        if c.exceptions:
+            evidence += f'<br><span class="exception">stack config: {_e(", ".join(c.exceptions))}</span>'
         out.append(
             f'<tr data-stack="{_e(stack)}"><td>{_e(stack)}</td><td>{_e(c.level)}</td>'
             f'<td class="{_css_class(c.status)}">{_e(SYMBOL[c.status])}</td><td>{evidence}</td></tr>'

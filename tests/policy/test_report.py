@@ -105,3 +105,16 @@ def test_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["policy", "report", "--stack", "nope"]) == 2
     error = capsys.readouterr().err
     assert "no stack named nope" in error and "prod" in error and "Traceback" not in error
+
+
+def test_report_shows_the_config_exceptions_a_pass_relies_on(prod_graph: dict[str, Any]) -> None:
+    from imagegen_policies.offline import CONFIG_DIR, evaluate
+
+    # GIVEN a stack judged with a config that allows the default CloudFront certificate (staging's)
+    judged = {**prod_graph, "policies": evaluate(prod_graph, "prod", config=CONFIG_DIR / "staging.json")}
+    # WHEN rendered THEN the exception is shown next to the result, and prod's own config has none
+    cells = report.matrix({"staging-config": judged})
+    assert cells["cdn-tls-minimum"]["staging-config"].exceptions == ["allowDefaultCertificate=true"]
+    assert "stack config: allowDefaultCertificate=true" in report.render_html({"staging-config": judged})
+    own = {**prod_graph, "policies": evaluate(prod_graph, "prod")}
+    assert all(not row["prod"].exceptions for row in report.matrix({"prod": own}).values())
