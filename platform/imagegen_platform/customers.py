@@ -30,6 +30,7 @@ from imagegen_platform import settings as stack_settings
 STACK_PREFIX = "customer-"
 TEMPLATE_POLICY_CONFIGS = ("customer.json", "customer-acme.json")
 """The policy engineer's customer template (``customer.json``), else the example customer's config."""
+DEFAULT_CERTIFICATE_EXCEPTION: tuple[str, dict[str, Any]] = ("cdn-tls-minimum", {"allowDefaultCertificate": True})
 ALL_MANDATORY: dict[str, Any] = {"all": "mandatory"}
 """Pulumi policy config: every policy of the pack at ``mandatory`` (used until the policy engineer's
 customer template exists)."""
@@ -54,6 +55,10 @@ _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:([a-z0-9-]+):(\d{12}):secret:[\w/+=.@-]+$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _RECORD_ID_MAX = 64
+_CERT_ARN = re.compile(
+    r"^arn:aws:acm:us-east-1:(\d{12}):certificate/[0-9a-f-]{36}$"
+)  # settings' rule, plus the account
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _QUOTA_CODE = re.compile(r"^L-[0-9A-F]{8}$")
 _MAX_QUOTA_RPM = 100_000  # EnabledModel.quota_request_rpm's bound
 _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -96,6 +101,9 @@ class CustomerRequest:
     c2pa_secret_arn: str | None
     commercial: bool = True
     session_name: str = "imagegen-deploy"
+    domain_name: str | None = None
+    """Custom CDN host name; with ``certificate_arn`` (ACM, us-east-1) viewers get TLS 1.2+."""
+    certificate_arn: str | None = None
     quota_rpm: dict[str, int] = field(default_factory=dict)
     """Service Quotas increase to request per model (requests per minute)."""
     quota_codes: dict[str, str] = field(default_factory=dict)
@@ -188,6 +196,27 @@ def _check_flags(request: CustomerRequest, today: date) -> list[str]:
         ("--c2pa-secret-arn", request.c2pa_secret_arn),
     ):
         problems += _secret_problem(flag, arn, request.account_id if account_ok else None)
+    problems += _check_domain(request, request.account_id if account_ok else None)
+    return problems
+
+
+def _check_domain(request: CustomerRequest, account_id: str | None) -> list[str]:
+    if (request.domain_name is None) != (request.certificate_arn is None):
+        return ["--domain-name/--certificate-arn: give both (the CDN host name and its ACM certificate) or neither"]
+    problems: list[str] = []
+    if request.domain_name is not None and not _DOMAIN.match(request.domain_name):
+        problems.append(f"--domain-name: {request.domain_name!r} is not a lower-case DNS host name")
+    if request.certificate_arn is not None:
+        match = _CERT_ARN.match(request.certificate_arn)
+        if match is None:
+            problems.append(
+                f"--certificate-arn: {request.certificate_arn!r} is not an ACM certificate ARN in us-east-1 "
+                "(CloudFront only takes certificates from us-east-1)"
+            )
+        elif account_id is not None and match.group(1) != account_id:
+            problems.append(
+                f"--certificate-arn: the certificate is in account {match.group(1)}, not the customer account {account_id}"
+            )
     return problems
 
 
@@ -345,6 +374,11 @@ def stack_document(request: CustomerRequest) -> dict[str, Any]:
             "url_ttl_seconds": 3600,
             "private_key_secret_arn": request.signing_key_secret_arn,
             "public_key_pem": request.public_key_pem,
+            **(
+                {"domain_name": request.domain_name, "certificate_arn": request.certificate_arn}
+                if request.certificate_arn
+                else {}
+            ),
         },
         "moderation": {"enabled": True, "image_min_confidence": 80, "guardrail": {"filter_strength": "HIGH"}},
         "provenance": {"c2pa_enabled": True, "signing_secret_arn": request.c2pa_secret_arn},
@@ -432,7 +466,15 @@ def create_customer(request: CustomerRequest, *, root: Path | Layout, force: boo
     document = stack_document(request)
     validated = _validated(document, str(stack_path))
     stack_text = render_stack_file(document, request.stack)
-    policy_text = json.dumps(policy_config_for_customer(config_dir), indent=2, sort_keys=True) + "\n"
+    policy_config = policy_config_for_customer(config_dir)
+    if (
+        request.certificate_arn is not None
+        and policy_config.get(DEFAULT_CERTIFICATE_EXCEPTION[0]) == DEFAULT_CERTIFICATE_EXCEPTION[1]
+    ):
+        # The template lets customer stacks use CloudFront's default certificate until they have a
+        # domain; this one has its own certificate, so it is held to TLS 1.2+ like customer-acme.
+        del policy_config[DEFAULT_CERTIFICATE_EXCEPTION[0]]
+    policy_text = json.dumps(policy_config, indent=2, sort_keys=True) + "\n"
     _write_together([(stack_path, stack_text), (policy_path, policy_text)])
     return CreatedCustomer(request.stack, stack_path, policy_path, validated, replaced=exists)
 

@@ -157,6 +157,25 @@ def test_quota_increases_are_written_and_become_quota_requests(repo: Path, publi
     assert sorted((q["quotaCode"], q["value"]) for q in quotas) == [("L-7DBB06FD", 300), ("L-ABCDEF12", 40)]
 
 
+def test_own_domain_and_certificate_hold_the_stack_to_tls_1_2(repo: Path, public_key_file: Path) -> None:
+    from imagegen_platform.preview import run_preview
+    from imagegen_policies.offline import evaluate
+
+    # GIVEN a customer with its own CDN domain and ACM certificate
+    certificate = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"
+    assert (
+        main(new_argv(public_key_file, **{"--domain-name": "images.globex.example", "--certificate-arn": certificate}))
+        == 0
+    )
+    _, settings = load_stack("customer-globex")
+    assert (settings.delivery.domain_name, settings.delivery.certificate_arn) == ("images.globex.example", certificate)
+    # THEN its policy config has no default-certificate exception, and the stack still passes
+    written = repo / "policies" / "config" / "customer-globex.json"
+    assert "cdn-tls-minimum" not in json.loads(written.read_text())
+    verdict = evaluate(run_preview("customer-globex", policies=False), "customer-globex", config=written)
+    assert verdict["mandatory_violations"] == 0, verdict["violations"]
+
+
 def test_acceptance_date_defaults_to_today(repo: Path, public_key_file: Path) -> None:
     argv = new_argv(
         public_key_file, **{"--accept": ["stable-image-core=cto@globex.example", "titan-image-v1=cto@globex.example"]}
@@ -185,6 +204,9 @@ INVALID_INPUTS = [
     ({"--c2pa-secret-arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:c2pa-AbC"}, "--c2pa-secret-arn: the secret is in account 111122223333, not the customer account 444455556666"),
     ({"--accept": ["stable-image-core=cto@globex.example@2027-01-01", "titan-image-v1=cto@globex.example"]}, "--accept stable-image-core: acceptance date 2027-01-01 is in the future"),
     ({"--external-id": "x"}, "--external-id: 2–1224 characters"),
+    ({"--domain-name": "images.globex.example"}, "--domain-name/--certificate-arn: give both"),
+    ({"--domain-name": "images.globex.example", "--certificate-arn": f"arn:aws:acm:eu-west-1:{ACCOUNT}:certificate/7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"},
+     "--certificate-arn: 'arn:aws:acm:eu-west-1"),
     ({"--quota-rpm": ["stable-image-core=50"]}, "--quota-code: stable-image-core needs its quota code"),
     ({"--quota-rpm": ["titan-image-v1=30"]}, "--quota-rpm titan-image-v1: 30 must be above the default 60 RPM"),
 ]  # fmt: skip

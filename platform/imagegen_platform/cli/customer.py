@@ -42,6 +42,10 @@ def register(subparsers: Any) -> None:
     new.add_argument(
         "--accept-eula", action="append", default=[], metavar="MODEL", help="EULA accepted (Stability models)"
     )
+    new.add_argument("--domain-name", help="custom CDN host name (with --certificate-arn; viewers then get TLS 1.2+)")
+    new.add_argument(
+        "--certificate-arn", help="ACM certificate for --domain-name, in us-east-1 in the customer account"
+    )
     new.add_argument(
         "--quota-rpm",
         action="append",
@@ -159,6 +163,8 @@ def _request(args: argparse.Namespace) -> Any:
         c2pa_secret_arn=args.c2pa_secret_arn,
         commercial=args.commercial,
         session_name=args.session_name,
+        domain_name=args.domain_name,
+        certificate_arn=args.certificate_arn,
         quota_rpm=quota_rpm,
         quota_codes=quota_codes,
         problems=problems,
