@@ -8,12 +8,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from imagegen_platform.settings import StackSettings, load_stack
+from imagegen_platform.settings import StackSettings, load_stack, stack_names
 
 Graph = dict[str, Any]
 Resource = dict[str, Any]
 
-STACKS = ("local", "dev", "staging", "prod", "customer-acme")
+STACKS = tuple(stack_names())  # every committed stack file
 
 
 @cache
@@ -77,3 +77,8 @@ def account_of(stack: str) -> str:
     """The account the preview's ARNs name: the customer's, or the mocks' own."""
     customer = settings_of(stack).customer
     return customer.account_id if customer is not None else "123456789012"
+
+
+def base_name(stack: str) -> str:
+    """``{name_prefix}-{stack}``: the start of every physical name in the stack."""
+    return f"{settings_of(stack).name_prefix}-{stack}"

@@ -7,7 +7,7 @@ import json
 import pytest
 from imagegen_service import catalogue
 
-from tests.unit.program_graph import STACKS, of_type, one, preview_mutated, settings_of, statements
+from tests.unit.program_graph import STACKS, base_name, of_type, one, preview_mutated, settings_of, statements
 
 TABLE = "aws:dynamodb/table:Table"
 
@@ -15,7 +15,7 @@ TABLE = "aws:dynamodb/table:Table"
 @pytest.mark.parametrize("stack", STACKS)
 def test_tables_have_the_agreed_keys_and_are_durable(stack_graph, stack: str) -> None:
     tables = {t["inputs"]["name"]: t["inputs"] for t in of_type(stack_graph(stack), TABLE)}
-    prefix = f"imagegen-{stack}"
+    prefix = f"{base_name(stack)}"
     assert set(tables) == {f"{prefix}-jobs", f"{prefix}-licences", f"{prefix}-idempotency"}
     for table in tables.values():
         assert table["billingMode"] == "PAY_PER_REQUEST"
@@ -67,7 +67,7 @@ def test_guardrail_filters_text_and_images_and_carries_the_settings(stack_graph,
     graph = stack_graph(stack)
     settings = settings_of(stack).moderation.guardrail
     guardrail = one(graph, "aws:bedrock/guardrail:Guardrail")["inputs"]
-    assert guardrail["name"] == f"imagegen-{stack}"
+    assert guardrail["name"] == f"{base_name(stack)}"
     filters = {f["type"]: f for f in guardrail["contentPolicyConfig"]["filtersConfigs"]}
     assert set(filters) == {"SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT", "PROMPT_ATTACK"}
     for kind, config in filters.items():

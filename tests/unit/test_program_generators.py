@@ -9,7 +9,7 @@ from imagegen_platform import capacity
 from imagegen_platform.packaging import service_files
 from imagegen_service import config as env
 
-from tests.unit.program_graph import STACKS, of_type, one, settings_of
+from tests.unit.program_graph import STACKS, base_name, of_type, one, settings_of
 
 QUEUE = "aws:sqs/queue:Queue"
 FUNCTION = "aws:lambda/function:Function"
@@ -26,7 +26,7 @@ def test_every_queue_has_a_dlq_and_visibility_covers_six_worker_timeouts(stack_g
     graph = stack_graph(stack)
     settings = settings_of(stack)
     sources, dlqs = _queues(graph)
-    assert set(sources) == {f"imagegen-{stack}-jobs"} and set(dlqs) == {f"imagegen-{stack}-jobs-dlq"}
+    assert set(sources) == {f"{base_name(stack)}-jobs"} and set(dlqs) == {f"{base_name(stack)}-jobs-dlq"}
     worker = one(graph, FUNCTION, "-worker")
     for source in sources.values():
         redrive = json.loads(source["inputs"]["redrivePolicy"])
@@ -51,7 +51,7 @@ def test_functions_are_arm64_python312_traced_with_the_layer(stack_graph, stack:
     assert layer["inputs"]["compatibleRuntimes"] == ["python3.12"]
     assert layer["inputs"]["code"]["path"].endswith("build/layer")
     functions = {f["inputs"]["name"]: f for f in of_type(graph, FUNCTION)}
-    assert set(functions) == {f"imagegen-{stack}-api", f"imagegen-{stack}-worker"}
+    assert set(functions) == {f"{base_name(stack)}-api", f"{base_name(stack)}-worker"}
     for function in functions.values():
         inputs = function["inputs"]
         major, minor = inputs["runtime"].removeprefix("python").split(".")
@@ -62,8 +62,8 @@ def test_functions_are_arm64_python312_traced_with_the_layer(stack_graph, stack:
         log_group = next(g for g in of_type(graph, "aws:cloudwatch/logGroup:LogGroup") if g["inputs"]["name"] == f"/aws/lambda/{inputs['name']}")  # fmt: skip
         assert log_group["inputs"]["retentionInDays"] == settings_of(stack).storage.log_retention_days
         assert inputs["loggingConfig"]["logGroup"] == log_group["inputs"]["name"]
-    assert functions[f"imagegen-{stack}-api"]["inputs"]["handler"] == "imagegen_service.handlers.api.handler"
-    assert functions[f"imagegen-{stack}-worker"]["inputs"]["handler"] == "imagegen_service.handlers.worker.handler"
+    assert functions[f"{base_name(stack)}-api"]["inputs"]["handler"] == "imagegen_service.handlers.api.handler"
+    assert functions[f"{base_name(stack)}-worker"]["inputs"]["handler"] == "imagegen_service.handlers.worker.handler"
 
 
 def test_code_archive_holds_the_service_package_and_nothing_of_tests(stack_graph) -> None:
@@ -101,14 +101,14 @@ def test_functions_get_the_runtime_environment_contract(stack_graph, stack: str)
         assert variables[env.ENV_STACK] == stack
         assert variables[env.ENV_ENVIRONMENT] == settings.environment
         assert variables[env.ENV_BUCKET] == outputs["bucketName"]
-        assert variables[env.ENV_JOBS_TABLE] == outputs["jobsTable"] == f"imagegen-{stack}-jobs"
+        assert variables[env.ENV_JOBS_TABLE] == outputs["jobsTable"] == f"{base_name(stack)}-jobs"
         assert variables[env.ENV_LICENCE_TABLE] == outputs["licenceTable"]
         assert variables[env.ENV_IDEMPOTENCY_TABLE] == outputs["idempotencyTable"]
         assert variables[env.ENV_QUEUE_URL] == outputs["queueUrl"]
         assert variables[env.ENV_GUARDRAIL_ID] == outputs["guardrailId"]
         assert variables[env.ENV_GUARDRAIL_VERSION] == outputs["guardrailVersion"] == "1"
         assert variables[env.ENV_CDN_DOMAIN] == outputs["cdnDomain"]
-        assert variables["POWERTOOLS_SERVICE_NAME"] == f"imagegen-{stack}-{role}"
+        assert variables["POWERTOOLS_SERVICE_NAME"] == f"{base_name(stack)}-{role}"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "imagegen"
         models = json.loads(variables[env.ENV_MODELS])
         assert {k: v["licence_record_id"] for k, v in models.items()} == {m.model: m.licence.record_id for m in settings.models}  # fmt: skip

@@ -10,6 +10,7 @@ from tests.unit.program_graph import (
     STACKS,
     account_of,
     as_list,
+    base_name,
     by_urn,
     of_type,
     one,
@@ -67,7 +68,7 @@ def test_bucket_is_private_owner_enforced_encrypted_versioned(stack_graph, stack
     assert versioning["inputs"]["versioningConfiguration"]["status"] == "Enabled"
     for sibling in (block, ownership, sse, versioning):
         assert sibling["property_dependencies"]["bucket"] == [bucket_urn]
-    assert one(graph, BUCKET)["inputs"]["bucketPrefix"] == f"imagegen-{stack}-images-"
+    assert one(graph, BUCKET)["inputs"]["bucketPrefix"] == f"{base_name(stack)}-images-"
 
 
 @pytest.mark.parametrize("stack", STACKS)
