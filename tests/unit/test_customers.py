@@ -395,3 +395,21 @@ def test_stacks_dir_and_policy_config_dir_flags(
     capsys.readouterr()
     assert main(["customer", "list", "--json", "--no-policies", "--stacks-dir", str(stacks)]) == 0
     assert [row["stack"] for row in json.loads(capsys.readouterr().out)["customers"]] == ["customer-globex"]
+
+
+def test_the_installed_command_exits_2_and_writes_nothing(repo: Path, public_key_file: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # GIVEN the console script as a partner runs it
+    imagegen = Path(sys.executable).parent / "imagegen"
+    before = snapshot(repo)
+    env = {**os.environ, "IMAGEGEN_ROOT": str(repo), "IMAGEGEN_TODAY": TODAY}
+    # WHEN one input is wrong THEN the process exits 2 with the problem and no traceback
+    bad = new_argv(public_key_file, **{"--account-id": "12345"})
+    result = subprocess.run([str(imagegen), *bad], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "--account-id: '12345' is not a 12-digit AWS account ID" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(repo) == before
