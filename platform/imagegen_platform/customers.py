@@ -53,6 +53,7 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:([a-z0-9-]+):(\d{12}):secret:[\w/+=.@-]+$")
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _RECORD_ID_MAX = 64
 _CERT_ARN = re.compile(
@@ -164,6 +165,8 @@ def _check_flags(request: CustomerRequest, today: date) -> list[str]:
         )
     if not _EXTERNAL_ID.match(request.external_id):
         problems.append("--external-id: 2–1224 characters of letters, digits and +=,.@:/-")
+    if not _SESSION_NAME.match(request.session_name):
+        problems.append("--session-name: 2–64 characters of letters, digits and +=,.@- (STS RoleSessionName)")
     try:
         stack_settings._region(request.region)
         region_ok = True

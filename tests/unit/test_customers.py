@@ -204,6 +204,7 @@ INVALID_INPUTS = [
     ({"--c2pa-secret-arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:c2pa-AbC"}, "--c2pa-secret-arn: the secret is in account 111122223333, not the customer account 444455556666"),
     ({"--accept": ["stable-image-core=cto@globex.example@2027-01-01", "titan-image-v1=cto@globex.example"]}, "--accept stable-image-core: acceptance date 2027-01-01 is in the future"),
     ({"--external-id": "x"}, "--external-id: 2–1224 characters"),
+    ({"--session-name": "has space"}, "--session-name: 2–64 characters"),
     ({"--domain-name": "images.globex.example"}, "--domain-name/--certificate-arn: give both"),
     ({"--domain-name": "images.globex.example", "--certificate-arn": f"arn:aws:acm:eu-west-1:{ACCOUNT}:certificate/7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"},
      "--certificate-arn: 'arn:aws:acm:eu-west-1"),
