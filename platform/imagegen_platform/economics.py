@@ -79,7 +79,7 @@ def parse_size(text: str) -> tuple[int, int] | str:
 
 
 class ImageVolume(_Model):
-    """Images of one model, size and quality generated per month. ``kept`` images are retained."""
+    """Images of one model, size and quality generated per month. Drafts expire; the other roles are kept."""
 
     model: str
     count: int = Field(ge=0)
