@@ -58,6 +58,7 @@ BUCKET_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+ORIGIN_ACCESS_CONTROL = "aws:cloudfront/originAccessControl:OriginAccessControl"
 GUARDRAIL = "aws:bedrock/guardrail:Guardrail"
 GUARDRAIL_VERSION = "aws:bedrock/guardrailVersion:GuardrailVersion"
 BUDGET = "aws:budgets/budget:Budget"
@@ -260,15 +261,16 @@ RULES: tuple[Rule, ...] = (
         name="cdn-origin-access-control",
         category="delivery",
         title="CloudFront reads S3 through OAC",
-        description="Every S3 origin uses an origin access control: no origin access identity, no S3 website endpoint.",
+        description="Every S3 origin uses an origin access control (s3, signing always, SigV4): no origin access identity, no S3 website endpoint.",
         rationale="OAI is legacy (no SSE-KMS, no SigV4) and the website endpoint is public HTTP; OAC is the only private path.",
         remediation="Give the origin `originAccessControlId` of an OAC (s3, sigv4, always) and the bucket's regional domain name.",
         severity="high",
-        resource_types=(DISTRIBUTION,),
+        resource_types=(DISTRIBUTION, ORIGIN_ACCESS_CONTROL),
         properties=(
             "Distribution.origins[].originAccessControlId",
             "Distribution.origins[].s3OriginConfig",
             "Distribution.origins[].domainName",
+            "OriginAccessControl.signingBehavior/signingProtocol/originAccessControlOriginType",
         ),
         kind="resource",
     ),

@@ -301,6 +301,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         ),
     ),
     M(
+        "graph-oac-signing-never",
+        S({"cdn-origin-access-control"}),
+        graph=_set_input("aws:cloudfront/originAccessControl:OriginAccessControl", "", "signingBehavior", "never"),
+    ),
+    M(
         "graph-website-endpoint",
         S({"cdn-origin-access-control"}),
         graph=lambda g: _cdn(g)["origins"][0].update(

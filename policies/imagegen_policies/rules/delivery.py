@@ -34,6 +34,16 @@ def _is_s3_domain(domain: str) -> bool:
 
 
 def origin_access_control(args: Any, report: Report) -> None:
+    if args.resource_type == t.ORIGIN_ACCESS_CONTROL:
+        # An OAC that does not sign every request with SigV4 lets the bucket see unsigned (anonymous) reads.
+        for prop, wanted in (
+            ("originAccessControlOriginType", "s3"),
+            ("signingBehavior", "always"),
+            ("signingProtocol", "sigv4"),
+        ):
+            if args.props.get(prop) != wanted:
+                report(f"{where(args, prop)} is {args.props.get(prop)!r} (must be {wanted!r})")
+        return
     if not _is_distribution(args):
         return
     for index, origin in enumerate(args.props.get("origins") or []):
