@@ -39,9 +39,11 @@ METRICS_NAMESPACE = access.METRICS_NAMESPACE
 
 def read_settings() -> StackSettings:
     """The stack's settings, validated (``SettingsInvalid`` names every bad field)."""
-    raw = pulumi.Config(PROJECT).require_object("settings")
-    region = pulumi.Config("aws").require("region")
-    return settings_from_config({SETTINGS_KEY: raw, REGION_KEY: region}, source=f"stack {pulumi.get_stack()}")
+    config: dict[str, object] = {SETTINGS_KEY: pulumi.Config(PROJECT).require_object("settings")}
+    region = pulumi.Config("aws").get("region")
+    if region is not None:  # else the settings' own region (validated either way)
+        config[REGION_KEY] = region
+    return settings_from_config(config, source=f"stack {pulumi.get_stack()}")
 
 
 def stack_tags(settings: StackSettings, stack: str) -> dict[str, str]:

@@ -108,3 +108,18 @@ def test_stdlib_platform_still_works_after_importing_the_program() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() in {"Linux", "Darwin", "Windows"}
+
+
+def test_region_may_live_in_the_settings_alone(tmp_path: Path) -> None:
+    from imagegen_platform.preview import run_preview
+
+    from tests.unit.program_graph import stack_document, write_stack
+
+    # GIVEN a stack file without aws:region whose settings name the region
+    document = stack_document("dev")
+    region = document["config"].pop("aws:region")
+    document["config"]["imagegen:settings"]["region"] = region
+    # WHEN it is previewed THEN the provider takes that region
+    graph = run_preview("dev", write_stack(tmp_path, document), policies=False)
+    (provider,) = of_type(graph, PROVIDER)
+    assert provider["inputs"]["region"] == region
