@@ -20,6 +20,7 @@ from imagegen_policies.pack import PACK_NAME
 
 PACK_DIR = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PACK_DIR / "config"
+PACK_DEFAULTS = "(no config file: the pack's own levels, mandatory but model-not-legacy)"
 
 __all__ = ["CONFIG_DIR", "PACK_DIR", "PolicyPackError", "close_pool", "config_path", "evaluate"]
 
@@ -99,7 +100,12 @@ def _config(
 
     if isinstance(config, Mapping):
         return "policy config", parse_policy_config(dict(config), source="policy config")
-    path = config if config is not None else config_path(stack, _environment(resources))
+    if config is not None:
+        return str(config), load_policy_config(config)
+    path = config_path(stack, _environment(resources))
+    if not path.exists():
+        # As `pulumi preview --policy-pack policies` without a config file: every policy at its own level.
+        return PACK_DEFAULTS, {}
     return str(path), load_policy_config(path)
 
 

@@ -116,7 +116,8 @@ def test_config_file_levels_reach_the_pack(prod_graph: dict[str, Any], tmp_path:
     verdict = evaluate(prod_graph, "prod", config=path)
     # THEN the pack itself applied the levels: advisory findings, and nothing from the disabled policy
     routes = [v for v in verdict["violations"] if v["policy"] == "api-routes-authorised"]
-    assert len(routes) == 4 and all(v["enforcement"] == "advisory" for v in routes)
+    route_count = sum(1 for r in prod_graph["resources"] if r["type"] == registry.ROUTE)
+    assert len(routes) == route_count and all(v["enforcement"] == "advisory" for v in routes)
     assert not [v for v in verdict["violations"] if v["policy"] == "dynamodb-pitr"]
     assert verdict["levels"]["dynamodb-pitr"] == "disabled"
     assert verdict["mandatory_violations"] == 0
@@ -126,3 +127,15 @@ def test_warm_evaluation_is_fast(prod_graph: dict[str, Any]) -> None:
     evaluate(prod_graph, "prod")  # the pooled process is warm after this
     verdict = evaluate(prod_graph, "prod")
     assert verdict["elapsed_s"] < 1.5, verdict["elapsed_s"]
+
+
+def test_a_stack_without_config_gets_the_packs_own_levels(prod_graph: dict[str, Any]) -> None:
+    # GIVEN a stack name with no config file and a graph that names no environment
+    for resource in prod_graph["resources"]:
+        ((resource["inputs"].get("environment") or {}).get("variables") or {}).pop("IMAGEGEN_ENVIRONMENT", None)
+    # WHEN evaluated THEN every policy runs at its own level (mandatory, Legacy advisory), as the CLI without a config
+    verdict = evaluate(prod_graph, "sandbox")
+    assert verdict["config"].startswith("(no config file")
+    assert {level for name, level in verdict["levels"].items() if name != "model-not-legacy"} == {"mandatory"}
+    assert verdict["levels"]["model-not-legacy"] == "advisory"
+    assert verdict["mandatory_violations"] == 0
