@@ -12,6 +12,7 @@ running → queued (retryable failure, ``last_error`` set; ``dead_lettered`` onc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,15 +89,8 @@ class JobStore:
     def create(self, jobs: list[dict[str, Any]]) -> None:
         """Write new job records (BatchWriteItem in chunks of 25, unprocessed items retried)."""
         for start in range(0, len(jobs), BATCH_WRITE_CHUNK):
-            requests = [{"PutRequest": {"Item": job_item(job)}} for job in jobs[start : start + BATCH_WRITE_CHUNK]]
-            pending: dict[str, Any] = {self._table: requests}
-            for _ in range(8):
-                response = self._ddb.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            if pending:
-                raise RuntimeError(f"DynamoDB left {len(pending[self._table])} job records unwritten")
+            chunk = jobs[start : start + BATCH_WRITE_CHUNK]
+            self._batch_write({self._table: [{"PutRequest": {"Item": job_item(job)}} for job in chunk]})
 
     def claim(self, job_id: str, *, receive_count: int) -> Claim:
         """queued|running → running, counting the attempt; returns the claimed record."""
@@ -167,6 +161,43 @@ class JobStore:
                 return False
             raise
         return True
+
+    def finish(
+        self,
+        job: dict[str, Any],
+        status: JobStatus,
+        fields: dict[str, Any],
+        images: list[dict[str, Any]],
+        *,
+        also: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
+        """Write the finished job, its image records and ``also`` (other tables' requests) in one BatchWriteItem.
+
+        Unconditional on purpose: only the attempt that claimed the job gets here, and a duplicate
+        attempt replays the same ledger result, so both would write the same record. Returns the job.
+        """
+        assert status in TERMINAL
+        stamp = now_iso()
+        finished = {k: v for k, v in job.items() if k not in ("dead_lettered", "last_error")}
+        finished.update(fields, status=str(status), completed_at=stamp, updated_at=stamp)
+        requests: dict[str, list[dict[str, Any]]] = {
+            self._table: [{"PutRequest": {"Item": job_item(finished)}}]
+            + [{"PutRequest": {"Item": {**to_item(image), **image_key(image["image_id"])}}} for image in images]
+        }
+        for table, items in (also or {}).items():
+            requests.setdefault(table, []).extend(items)
+        self._batch_write(requests)
+        return finished
+
+    def _batch_write(self, requests: dict[str, list[dict[str, Any]]]) -> None:
+        pending = requests
+        for attempt in range(8):
+            response = self._ddb.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(1.0, 0.05 * 2**attempt))  # DynamoDB asks for backoff on unprocessed items
+        raise RuntimeError(f"DynamoDB left {sum(len(v) for v in pending.values())} items unwritten")
 
     def release(self, job_id: str, error: dict[str, Any], *, dead_lettered: bool) -> None:
         """running → queued after a retryable failure; SQS redelivers (or, when dead_lettered, the DLQ holds it)."""

@@ -4,12 +4,12 @@
 outbound moderation → provenance → content-addressed storage → metadata + job completion. Errors
 leave as exceptions; the caller decides what they mean for its transport (``worker.outcome_for``).
 
-Never pay twice. The model call, moderation, signing and storage run inside a Powertools idempotent
-function keyed by ``requests.fingerprint(request)`` (the normalised request with its input images'
-bytes), persisted in the idempotency table. A second job with the same fingerprint — or the same job
-redelivered — replays the stored result (image keys, digests, moderation) without calling the model;
-a concurrent duplicate gets ``IdempotencyAlreadyInProgressError`` and is retried later. A failure
-inside deletes the in-progress record, so the retry calls the model again (nothing was delivered).
+Never pay twice. Model call, moderation, signing and storage run once per
+``requests.fingerprint(request)`` (the normalised request with its input images' digests), guarded
+by the fingerprint ledger (``ledger.py``) in the idempotency table. A second job with the same
+fingerprint — or the same job redelivered — replays the stored result (image keys, digests,
+moderation) without calling the model; a concurrent duplicate gets ``GenerationInProgress`` and is
+retried later. A failure deletes the lease, so the retry calls the model again (nothing was delivered).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from imagegen_service.errors import (
 )
 from imagegen_service.imagefiles import ImageFile
 from imagegen_service.jobs import JobStatus, JobStore, now_iso
+from imagegen_service.ledger import FingerprintLedger
 from imagegen_service.observability import IMAGES_BLOCKED, IMAGES_GENERATED, MODEL_CALLS_SAVED, StepTimer, count, logger
 from imagegen_service.storage import ImageStore
 
@@ -38,10 +38,7 @@ if TYPE_CHECKING:
     from imagegen_service.delivery import UrlSigner
     from imagegen_service.requests import GenerationRequest
 
-KEY_PREFIX = "imagegen.generate"
-IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600
-"""How long a fingerprint's result is replayed instead of calling the model (and the guide's
-"never pay twice" holds). After that, an identical request is generated again."""
+DEFAULT_BUDGET_S = 15 * 60  # Lambda's maximum timeout: the lease when a caller gives no deadline
 
 
 # --------------------------------------------------------------------------- clients per configuration
@@ -51,8 +48,6 @@ class Services:
 
     config: RuntimeConfig
     clients: dict[str, Any] = field(default_factory=dict)
-    _generate: Callable[..., dict[str, Any]] | None = None
-    _idempotency_config: Any = None
     _models: Any = None
 
     def client(self, name: str, region: str | None = None) -> Any:
@@ -73,6 +68,10 @@ class Services:
     @functools.cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.client("dynamodb"), self.config.jobs_table)
+
+    @functools.cached_property
+    def ledger(self) -> FingerprintLedger:
+        return FingerprintLedger(self.client("dynamodb"), self.config.idempotency_table)
 
     @functools.cached_property
     def urls(self) -> UrlSigner:
@@ -128,7 +127,7 @@ def resolve_images(services: Services, request: GenerationRequest) -> Generation
 # --------------------------------------------------------------------------- the idempotent unit
 def _generate_images(
     work: dict[str, Any], *, services: Services, request: GenerationRequest, timer: StepTimer, deadline: float | None
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # the ledger's unit: everything that must happen at most once per fingerprint
     """Model call + moderation + provenance + storage for one fingerprint. Returns a JSON-able summary."""
     from imagegen_service.requests import output_size, price_per_image
 
@@ -212,45 +211,6 @@ def _sign(
     return provenance.sign(data, file.content_type, facts, chain, title=f"{fingerprint[:16]}.{file.extension}")
 
 
-def _idempotent_generate(services: Services) -> Callable[..., dict[str, Any]]:
-    if services._generate is None:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
-
-        persistence = DynamoDBPersistenceLayer(
-            table_name=services.config.idempotency_table, boto3_client=services.client("dynamodb")
-        )
-        idem_config = IdempotencyConfig(
-            event_key_jmespath="fingerprint",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
-        )
-        # One key prefix for both functions: Powertools would otherwise prefix the Lambda function's
-        # name, and a request made through the sync API would not dedupe against the worker's.
-        services._generate = idempotent_function(
-            data_keyword_argument="work", config=idem_config, persistence_store=persistence, key_prefix=KEY_PREFIX
-        )(_generate_images)
-        services._idempotency_config = idem_config
-    return services._generate
-
-
-@dataclass(frozen=True)
-class _Deadline:
-    """Stands in for the Lambda context: Powertools expires an in-progress record at this time, so a
-    crashed attempt never blocks its fingerprint longer than the invocation could have run."""
-
-    at: float
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(1, int((self.at - time.monotonic()) * 1000))
-
-
-DEFAULT_BUDGET_S = 15 * 60  # Lambda's maximum timeout: the bound when a caller gives no deadline
-
-
 def invoke_model(services: Services, request: GenerationRequest, *, deadline: float | None) -> Any:
     """One paced, retried model call through the model layer's client (its RetryPolicy is the budget)."""
     from imagegen_service.bedrock import BedrockImageClient, RateLimiter
@@ -280,20 +240,25 @@ def process_job(services: Services, job: dict[str, Any], *, deadline: float | No
         spec = check_model_available(services.config, request.model)
         resolved = resolve_images(services, request)
         key = fingerprint(resolved)
-    generate = _idempotent_generate(services)
-    services._idempotency_config.register_lambda_context(
-        _Deadline(deadline if deadline is not None else time.monotonic() + DEFAULT_BUDGET_S)
-    )
-    summary = generate(
-        work={"fingerprint": key, "job_id": job["job_id"]},
-        services=services,
-        request=resolved,
-        timer=timer,
-        deadline=deadline,
-    )
+    with timer.step("ledger"):
+        lease_s = (deadline - time.monotonic()) if deadline is not None else DEFAULT_BUDGET_S
+        summary = services.ledger.begin(key, job["job_id"], lease_s=max(1.0, lease_s))
+    generated = summary is None
+    if summary is None:
+        try:
+            summary = _generate_images(
+                {"fingerprint": key, "job_id": job["job_id"]},
+                services=services,
+                request=resolved,
+                timer=timer,
+                deadline=deadline,
+            )
+        except BaseException:
+            services.ledger.abandon(key, job["job_id"])
+            raise
     reused = summary["origin_job_id"] != job["job_id"]
     with timer.step("metadata"):
-        finished = _complete(services, job, request, spec, summary, reused=reused)
+        finished = _complete(services, job, request, spec, summary, reused=reused, record_result=generated)
     if reused:
         count(MODEL_CALLS_SAVED)
     return JobResult(job=finished, reused=reused, timer=timer)
@@ -307,6 +272,7 @@ def _complete(
     summary: dict[str, Any],
     *,
     reused: bool,
+    record_result: bool,
 ) -> dict[str, Any]:
     config = services.config
     images = summary["images"]
@@ -358,8 +324,12 @@ def _complete(
         }
         for image in images
     ]
-    # A replayed result's image records already exist (content-addressed): write them only once.
-    services.jobs.complete(job["job_id"], status, fields, [] if reused else metadata)
+    # One BatchWriteItem: the finished job, its image records (written once: a replay's already exist)
+    # and, after a generation, the ledger's COMPLETED record.
+    extra = {services.config.idempotency_table: [services.ledger.completed_request(summary["fingerprint"], summary)]}
+    finished = services.jobs.finish(
+        job, status, fields, [] if reused else metadata, also=extra if record_result else None
+    )
     if not reused:
         count(IMAGES_GENERATED, len(served))
         if cost:
@@ -378,4 +348,4 @@ def _complete(
             "cost_usd": cost,
         },
     )
-    return {**job, **fields, "status": str(status)}
+    return finished

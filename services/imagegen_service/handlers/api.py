@@ -28,6 +28,7 @@ from imagegen_service.errors import (
     RequestInvalid,
 )
 from imagegen_service.jobs import JobStatus, now_iso
+from imagegen_service.ledger import GenerationInProgress
 from imagegen_service.observability import logger, metrics, traced
 from imagegen_service.pipeline import Services, process_job, services_for
 from imagegen_service.views import job_view
@@ -105,7 +106,6 @@ def _body(event: dict[str, Any], config: RuntimeConfig) -> Any:
 # --------------------------------------------------------------------------- routes
 def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
     """Generate one request synchronously; the job is stored exactly as the worker would store it."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
     from imagegen_service import intake
 
     config = services.config
@@ -126,7 +126,7 @@ def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
     deadline = started + max(1.0, remaining_s - SYNC_MARGIN_S)
     try:
         result = process_job(services, job, deadline=deadline)
-    except IdempotencyAlreadyInProgressError:
+    except GenerationInProgress:
         busy = InProgress("an identical request is being generated right now; retry in a few seconds")
         services.jobs.fail(job_id, {"code": busy.code, "message": busy.message})
         raise busy from None

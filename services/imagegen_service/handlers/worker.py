@@ -95,7 +95,8 @@ def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
         count(JOBS_FAILED)
         logger.info("job finished without images", extra={"status": str(status), "code": error.code})
     except Exception as error:
-        # Idempotency in progress, S3/DynamoDB/Rekognition errors, misconfiguration: retry via SQS.
+        # A concurrent duplicate (GenerationInProgress), S3/DynamoDB/Rekognition errors, misconfiguration:
+        # retry via SQS.
         _release(services, job_id, type(error).__name__, str(error)[:500], receive_count)
         raise
 
