@@ -66,6 +66,7 @@ def _deadline(context: Any) -> float | None:
 
 
 def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
+    logger.remove_keys(["job_id", "model"])  # keys of the previous record in this batch
     try:
         job_id = _job_id(record)
     except PoisonMessage as poison:
