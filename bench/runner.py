@@ -7,6 +7,7 @@ hides the others: its keys stay ``null`` and ``errors`` says why, so a gap is vi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -14,8 +15,9 @@ import platform
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from bench.report import print_table
 from bench.stats import ROOT
@@ -49,6 +51,28 @@ MEASUREMENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 RESULTS_FILE = ROOT / "bench" / "results" / "latest.json"
+LOG_FILE = ROOT / "build" / "bench-last-run.log"
+
+
+@contextlib.contextmanager
+def stdout_to_log() -> Iterator[TextIO]:
+    """Send file descriptor 1 to the run log while measuring; yield the real stdout.
+
+    The handlers log JSON to stdout (Powertools) and children inherit fd 1: without this, ``--json``
+    could not promise exactly one JSON object on stdout.
+    """
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with LOG_FILE.open("w") as log:
+        os.dup2(log.fileno(), 1)
+        real = os.fdopen(os.dup(saved), "w")
+        try:
+            yield real
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def machine() -> dict[str, Any]:
@@ -93,11 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     parser.add_argument("--only", action="append", choices=[m[0] for m in MEASUREMENTS], help="run only these")
     args = parser.parse_args(argv)
-    results = run(args.quick, args.only)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the run log stays readable
+    with stdout_to_log() as real_stdout:
+        results = run(args.quick, args.only)
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     if not args.only:
         RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
+    sys.stderr.write(f"results: {RESULTS_FILE.relative_to(ROOT)}  handler/server logs: {LOG_FILE.relative_to(ROOT)}\n")
     if args.json:
-        sys.stdout.write(json.dumps(results) + "\n")
+        real_stdout.write(json.dumps(results) + "\n")
+    real_stdout.close()
     return 0
