@@ -82,7 +82,8 @@ class LocalPlatform:
         if self.graph is None:
             from imagegen_platform.preview import run_preview
 
-            self.graph = run_preview(options.stack, options.config_file)
+            # The data plane needs the graph only: the policy verdict is the demo's and `imagegen preview`'s job.
+            self.graph = run_preview(options.stack, options.config_file, policies=False)
         _, settings = load_stack(options.stack, options.config_file)
         view = StackView(self.graph)
         state = keys.state_dir(options.root or repo_root())

@@ -84,22 +84,30 @@ def run_serve(args: argparse.Namespace) -> int:
         url_ttl_seconds=args.url_ttl,
     )
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ready = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        if not ready.is_set():
+            raise KeyboardInterrupt  # still starting: abandon start-up (LocalPlatform.start cleans up)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     platform = LocalPlatform(options)
     # stdout carries exactly one line (the ready line): the handlers' Powertools logs and EMF
     # metrics, which print to stdout as on Lambda, go to stderr instead (at the descriptor level,
     # because their loggers keep a reference to the original stdout).
     sys.stdout.flush()
     saved_stdout = os.dup(1)
-    ready = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    ready_line = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     try:
         try:
             platform.start()
         except OSError as error:
             raise CommandError(f"cannot start the local platform: {error}", 1) from None
-        ready.write(f"imagegen local: {platform.url} token={platform.token}\n")
-        ready.flush()
+        ready.set()
+        ready_line.write(f"imagegen local: {platform.url} token={platform.token}\n")
+        ready_line.flush()
         stop.wait()
     finally:
         platform.stop()
@@ -108,6 +116,6 @@ def run_serve(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
-        ready.close()
+        ready_line.close()
     sys.stderr.write("imagegen local: stopped\n")
     return 0
