@@ -150,6 +150,13 @@ def run_workflows(client: ImagegenClient, run: DemoRun, console: Console) -> Non
     edit.jobs = [hero, cutout, *sorted(by_workflow.pop("channel", []), key=lambda j: j["workflow"]["channel"])]
     tiers = run.step("Draft at standard → final at premium", "The same prompt and seed; only the quality tier changes.")
     tiers.jobs = [draft, *by_workflow.pop("final_of", [])]
+    finals = tiers.jobs[1:]
+    if not finals or any(_one_image(f, "final")["seed"] != _one_image(draft, "draft")["seed"] for f in finals):
+        raise DemoFailed("the premium final did not reuse the draft's seed")
+    tiers.notes.append(
+        f"seed {_one_image(draft, 'draft')['seed']}: draft ${float(draft.get('cost_usd') or 0):.3f} (standard) → "
+        f"final ${float(finals[0].get('cost_usd') or 0):.3f} (premium)"
+    )
     moderation = run.step(
         "Quarantined by moderation", "Rekognition (emulated) flagged the image: stored under quarantine/, never served."
     )
@@ -167,11 +174,14 @@ def run_workflows(client: ImagegenClient, run: DemoRun, console: Console) -> Non
 
 
 def _final_of(draft: dict[str, Any]) -> dict[str, Any]:
-    """The draft re-run at premium: same model, prompt and seed (the service's draft → final workflow
-    would take ``source_image.image_id`` of the draft; see NOTES about its current 400)."""
-    request = draft["request"]
-    return {"model": request["model"], "prompt": request["prompt"], "seed": _one_image(draft, "draft")["seed"],
-            "quality": "premium"}  # fmt: skip
+    """The service's draft → final workflow: the draft's prompt, seed and parameters, at premium."""
+    draft_image = _one_image(draft, "draft")["image_id"]
+    return {
+        "model": "titan-image-v1",
+        "task": "text-to-image",
+        "source_image": {"image_id": draft_image},
+        "quality": "premium",
+    }
 
 
 def _group(jobs: Any) -> dict[str, list[dict[str, Any]]]:
@@ -179,8 +189,6 @@ def _group(jobs: Any) -> dict[str, list[dict[str, Any]]]:
     for job in jobs:
         workflow = job.get("workflow") or {}
         kind = next((k for k in ("seed_sweep", "channel", "final_of") if k in workflow), "other")
-        if kind == "other" and str(job.get("model_id", "")).startswith("amazon.titan"):
-            kind = "final_of"  # the only other Titan job of the batch is the premium final
         groups.setdefault(kind, []).append(job)
     return groups
 
@@ -228,6 +236,7 @@ def save_pictures(run: DemoRun, platform: LocalPlatform, client: ImagegenClient)
                 section.notes.append(
                     f"job {job['job_id'][:8]}: blocked — {labels}; images: {len(job['images'])}, no URL"
                 )
+        section.notes.extend(step.notes)
         for error in step.refused:
             section.notes.append(f"HTTP {error.status} {error.code}: {error.message}")
         sections.append(section)
