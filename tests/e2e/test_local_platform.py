@@ -211,3 +211,45 @@ def test_client_commands_against_the_local_platform(
 
 def client_status(platform: LocalPlatform, job_id: str) -> str:
     return str(ImagegenClient(platform.url, BearerAuth(platform.token)).job(job_id)["status"])
+
+
+# --------------------------------------------------------------------------- the demo's workflows
+def test_demo_workflows_and_pictures(platform: LocalPlatform, tmp_path: Path) -> None:
+    import io
+
+    from imagegen_local.demo import DemoRun, run_workflows, save_pictures, summary_table
+    from PIL import Image
+    from rich.console import Console
+
+    client = ImagegenClient(platform.url, BearerAuth(platform.token))
+    console = Console(file=io.StringIO(), width=120)
+    run = DemoRun(tmp_path)
+    worker = platform.new_worker()
+    worker.start()
+    try:
+        # WHEN the demo's workflows run (they raise DemoFailed when the pipeline misbehaves)
+        run_workflows(client, run, console)
+    finally:
+        worker.stop()
+    save_pictures(run, platform, client)
+    # THEN each workflow produced what the guide describes
+    steps = {step.name.split(" ")[0]: step for step in run.steps}
+    assert [i["seed"] for i in steps["Seed"].images] == [100, 101, 102, 103, 104, 105]
+    channels = [job["workflow"]["channel"] for job in steps["Generate"].jobs[2:]]
+    assert channels == ["story", "wide"]
+    for job in steps["Generate"].jobs[2:]:
+        image = job["images"][0]
+        ratio = {"story": 9 / 16, "wide": 16 / 9}[job["workflow"]["channel"]]
+        assert abs(image["width"] / image["height"] - ratio) < 0.02
+    draft, final = steps["Draft"].jobs
+    assert draft["images"][0]["seed"] == final["images"][0]["seed"] and final["cost_usd"] > draft["cost_usd"]
+    assert [e.status for e in steps["Refused"].refused] == [422, 503]
+    # AND the pictures: a 3×2 contact sheet, a gallery linking every saved image, nothing remote
+    with Image.open(tmp_path / "contact-sheet.png") as sheet:
+        assert sheet.width > sheet.height
+    html = (tmp_path / "gallery.html").read_text()
+    saved = sorted((tmp_path / "images").iterdir())
+    assert len(saved) == 12 and all(f'src="images/{p.name}"' in html for p in saved)
+    assert "403" in html  # the tampered-URL check ran
+    console.print(summary_table(run))
+    assert "quarantined" in console.file.getvalue()  # type: ignore[attr-defined]
