@@ -24,6 +24,7 @@ from imagegen_service.dynamo import from_item, to_item, to_value
 
 BATCH_WRITE_CHUNK = 25  # DynamoDB BatchWriteItem limit
 JOB_SK = "JOB"
+IDEMPOTENCY_KEY_TTL_S = 24 * 3600
 IMAGE_SK = "META"
 
 
@@ -231,6 +232,36 @@ class JobStore:
     def fail(self, job_id: str, error: dict[str, Any], status: JobStatus = JobStatus.FAILED) -> bool:
         """Finish a job that cannot run (poison input, enqueue failure) with its reason."""
         return self.complete(job_id, status, {"error": error})
+
+    def claim_idempotency_key(self, key: str, *, job_ids: list[str], batch_id: str) -> dict[str, Any] | None:
+        """Bind a caller's idempotency key to these jobs; if it is bound already, return that binding.
+
+        Keys live for ``IDEMPOTENCY_KEY_TTL_S`` (TTL ``expires_at``); a retried POST within that window
+        gets the original jobs back instead of new ones.
+        """
+        item = {
+            "pk": {"S": f"IDEMKEY#{key}"},
+            "sk": {"S": "KEY"},
+            "job_ids": {"L": [{"S": job_id} for job_id in job_ids]},
+            "batch_id": {"S": batch_id},
+            "expires_at": {"N": str(int(time.time()) + IDEMPOTENCY_KEY_TTL_S)},
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item") or self._ddb.get_item(
+                TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True
+            ).get("Item")
+            return from_item(old) if old else None
+        return None
 
     # ------------------------------------------------------------------ reads
     def _get_raw(self, job_id: str) -> dict[str, Any] | None:

@@ -132,3 +132,21 @@ def test_enqueue_failures_are_reported_per_job_never_dropped(stack: Stack, monke
         status, record = call_api("GET", f"/v1/jobs/{job['job_id']}")
         assert record["job"]["status"] == "failed"
         assert record["job"]["error"]["code"] == "EnqueueFailed"
+
+
+def test_a_retried_post_with_the_same_idempotency_key_returns_the_original_jobs(stack: Stack) -> None:
+    request = {**TITAN, "idempotency_key": "order-1234-hero"}
+    status, first = call_api("POST", "/v1/jobs", request)
+    status, again = call_api("POST", "/v1/jobs", request)
+    assert status == 202
+    assert [j["job_id"] for j in again["jobs"]] == [j["job_id"] for j in first["jobs"]]
+    status, mixed = call_api("POST", "/v1/jobs", {"requests": [request, {**TITAN, "seed": 99}]})
+    assert mixed["jobs"][0]["job_id"] == first["jobs"][0]["job_id"]
+    assert mixed["jobs"][1]["job_id"] != first["jobs"][0]["job_id"]
+    queue = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.plane.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert queue["Attributes"]["ApproximateNumberOfMessages"] == "2"  # the retries enqueued nothing new
+    status, sync_first = call_api("POST", "/v1/images", {**TITAN, "seed": 5, "idempotency_key": "k-sync"})
+    status, sync_again = call_api("POST", "/v1/images", {**TITAN, "seed": 5, "idempotency_key": "k-sync"})
+    assert status == 200 and sync_again["job"]["job_id"] == sync_first["job"]["job_id"]

@@ -119,6 +119,11 @@ def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
     job["job_id"] = job_id
     job["started_at"] = created
     job["attempts"] = 1
+    if item.request.idempotency_key:
+        bound = services.jobs.claim_idempotency_key(item.request.idempotency_key, job_ids=[job_id], batch_id=job_id)
+        existing = services.jobs.get(bound["job_ids"][0]) if bound else None
+        if existing is not None:
+            return _response(200, {"job": job_view(existing, services.urls)})
     services.jobs.create([job])
     remaining_s = config.sync_timeout_seconds
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
@@ -164,16 +169,50 @@ def post_jobs(services: Services, body: Any) -> dict[str, Any]:
         intake.new_job(services, item, batch_id=batch_id, status=JobStatus.QUEUED, seq=seq, created_at=created)
         for seq, item in enumerate(prepared)
     ]
-    services.jobs.create(jobs)
-    failed = enqueue(services, [job for job in jobs if job["status"] == JobStatus.QUEUED])
-    listing = []
-    for job in jobs:
-        if job["job_id"] in failed:
-            listing.append({"job_id": job["job_id"], "status": "failed", "error": failed[job["job_id"]]})
-        else:
-            listing.append({"job_id": job["job_id"], "status": job["status"]})
+    earlier = _bind_idempotency_keys(services, prepared, jobs, batch_id)
+    new_jobs = [job for item, job in zip(prepared, jobs, strict=True) if item.origin not in earlier]
+    if new_jobs:
+        services.jobs.create(new_jobs)
+    failed = enqueue(services, [job for job in new_jobs if job["status"] == JobStatus.QUEUED])
+    listing: list[dict[str, Any]] = []
+    for origin in dict.fromkeys(item.origin for item in prepared):
+        if origin in earlier:  # a retried request: its original jobs, as they are now
+            listing.extend(earlier[origin])
+            continue
+        for item, job in zip(prepared, jobs, strict=True):
+            if item.origin != origin:
+                continue
+            if job["job_id"] in failed:
+                listing.append({"job_id": job["job_id"], "status": "failed", "error": failed[job["job_id"]]})
+            else:
+                listing.append({"job_id": job["job_id"], "status": job["status"]})
     logger.info("batch queued", extra={"batch_id": batch_id, "jobs": len(jobs), "enqueue_failed": len(failed)})
     return _response(202, {"batch_id": batch_id, "jobs": listing})
+
+
+def _bind_idempotency_keys(
+    services: Services, prepared: list[Any], jobs: list[dict[str, Any]], batch_id: str
+) -> dict[int, list[dict[str, Any]]]:
+    """{origin index: its earlier jobs} for requests whose idempotency_key was already used."""
+    earlier: dict[int, list[dict[str, Any]]] = {}
+    keys: dict[int, str] = {}
+    for item in prepared:
+        key = item.request.idempotency_key if item.request is not None else None
+        if key:
+            keys.setdefault(item.origin, key)
+    for origin, key in keys.items():
+        job_ids = [job["job_id"] for item, job in zip(prepared, jobs, strict=True) if item.origin == origin]
+        bound = services.jobs.claim_idempotency_key(key, job_ids=job_ids, batch_id=batch_id)
+        if bound is None:
+            continue
+        listing = []
+        for job_id in bound["job_ids"]:
+            job = services.jobs.get(job_id)
+            listing.append(
+                {"job_id": job_id, "status": job["status"] if job else "unknown", "batch_id": bound["batch_id"]}
+            )
+        earlier[origin] = listing
+    return earlier
 
 
 def enqueue(services: Services, jobs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
