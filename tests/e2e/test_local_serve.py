@@ -151,7 +151,7 @@ def wait_terminal(served: Served, job_id: str, timeout: float = 90) -> dict[str,
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
-def test_generate_then_fetch_the_signed_url(served: Served) -> None:
+def check_generate_then_fetch_the_signed_url(served: Served) -> None:
     # WHEN a valid request is generated synchronously
     status, body = call(
         f"{served.url}/v1/images", method="POST", body={"model": "titan-image-v1", "prompt": "a red kite", "seed": 5}
@@ -167,7 +167,7 @@ def test_generate_then_fetch_the_signed_url(served: Served) -> None:
     assert code == 200 and data.startswith(PNG_MAGIC) and len(data) == image["bytes"]
 
 
-def test_tampered_and_expired_urls_are_403(served: Served) -> None:
+def check_tampered_and_expired_urls_are_403(served: Served) -> None:
     status, body = call(
         f"{served.url}/v1/images", method="POST", body={"model": "titan-image-v1", "prompt": "a blue kite", "seed": 6}
     )
@@ -180,7 +180,7 @@ def test_tampered_and_expired_urls_are_403(served: Served) -> None:
     assert fetch(url)[0] == 403  # expired
 
 
-def test_validation_error_names_the_field(served: Served) -> None:
+def check_validation_error_names_the_field(served: Served) -> None:
     status, body = call(
         f"{served.url}/v1/images",
         method="POST",
@@ -192,7 +192,7 @@ def test_validation_error_names_the_field(served: Served) -> None:
     assert "colour" in fields
 
 
-def test_blocked_prompts_are_422(served: Served) -> None:
+def check_blocked_prompts_are_422(served: Served) -> None:
     # GIVEN the stack's guardrail blocks the word "gore" (stacks/Pulumi.local.yaml)
     before = emulator_stats(served)
     status, body = call(
@@ -213,7 +213,7 @@ def test_blocked_prompts_are_422(served: Served) -> None:
     assert emulator_stats(served)["input_blocked"] == after["input_blocked"] + 1
 
 
-def test_quarantined_image_blocks_the_job_and_has_no_url(served: Served) -> None:
+def check_quarantined_image_blocks_the_job_and_has_no_url(served: Served) -> None:
     status, body = call(
         f"{served.url}/v1/jobs",
         method="POST",
@@ -228,7 +228,7 @@ def test_quarantined_image_blocks_the_job_and_has_no_url(served: Served) -> None
     assert "Violence" in {label["name"] for label in job["moderation"]["labels"]}
 
 
-def test_missing_or_wrong_token_is_401_and_nothing_happens(served: Served) -> None:
+def check_missing_or_wrong_token_is_401_and_nothing_happens(served: Served) -> None:
     before = emulator_calls(served)
     for token in (None, "not-the-token"):
         status, body = call(
@@ -240,6 +240,18 @@ def test_missing_or_wrong_token_is_401_and_nothing_happens(served: Served) -> No
     assert emulator_calls(served) == before
 
 
-def test_end_of_life_model_is_503(served: Served) -> None:
+def check_end_of_life_model_is_503(served: Served) -> None:
     status, body = call(f"{served.url}/v1/images", method="POST", body={"model": "nova-canvas", "prompt": "a kite"})
     assert status == 503 and body["error"]["code"] == "ModelUnavailable"
+
+
+def test_local_serve_end_to_end(served: Served) -> None:
+    """One server for every check: starting it (preview + moto + emulator) is the expensive part, and
+    a module fixture would start one per xdist worker. Each check names what failed."""
+    check_missing_or_wrong_token_is_401_and_nothing_happens(served)
+    check_generate_then_fetch_the_signed_url(served)
+    check_tampered_and_expired_urls_are_403(served)
+    check_validation_error_names_the_field(served)
+    check_blocked_prompts_are_422(served)
+    check_quarantined_image_blocks_the_job_and_has_no_url(served)
+    check_end_of_life_model_is_503(served)
