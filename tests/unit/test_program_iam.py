@@ -90,10 +90,10 @@ def test_each_function_gets_what_its_job_needs(stack_graph, stack: str) -> None:
     tables = {graph["outputs"][k] for k in ("jobsTable", "licenceTable", "idempotencyTable")}
     assert {arn.split("table/")[1] for arn in worker["dynamodb:PutItem"] if "/index/" not in arn} == tables
     assert worker["rekognition:DetectModerationLabels"] == ["*"]
-    if settings.provenance.signing_secret_arn:
-        assert worker["secretsmanager:GetSecretValue"] == [settings.provenance.signing_secret_arn]
-    else:
-        assert "secretsmanager:GetSecretValue" not in worker
+    c2pa = [arn for arn in [settings.provenance.signing_secret_arn] if arn]
+    signing_key = [arn for arn in [settings.delivery.private_key_secret_arn] if arn]
+    assert worker.get("secretsmanager:GetSecretValue", []) == c2pa
+    assert sorted(api.get("secretsmanager:GetSecretValue", [])) == sorted(c2pa + signing_key)
     guardrail = one(graph, "aws:bedrock/guardrail:Guardrail")
     (guardrail_arn,) = api["bedrock:ApplyGuardrail"]
     assert guardrail_arn.endswith(f":guardrail/{graph['outputs']['guardrailId']}")
