@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -41,14 +41,13 @@ class SigV4Auth:
 
     region: str
     profile: str | None = None
-    _session: Any = field(default=None, compare=False)
 
     def headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
         import boto3
         from botocore.auth import SigV4Auth as BotocoreSigV4
         from botocore.awsrequest import AWSRequest
 
-        session = self._session or boto3.Session(profile_name=self.profile)
+        session = boto3.Session(profile_name=self.profile)
         credentials = session.get_credentials()
         if credentials is None:
             raise ApiError(0, "NoCredentials", "no AWS credentials found for SigV4 signing (set AWS_PROFILE)")

@@ -104,7 +104,8 @@ class StackView:
     def worker_trigger(self) -> dict[str, Any]:
         worker = self.worker_function.name
         for inputs in self._inputs(EVENT_SOURCE_MAPPING):
-            if inputs.get("functionName") in (worker, None) or worker in str(inputs.get("functionName")):
+            target = str(inputs.get("functionName", ""))  # a function name or its ARN
+            if target == worker or target.endswith(f":function:{worker}"):
                 return inputs
         raise GraphIncomplete(f"the graph has no {EVENT_SOURCE_MAPPING} for {worker}")
 

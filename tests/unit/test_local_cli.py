@@ -77,3 +77,26 @@ def test_models_works_offline_with_lifecycle_as_of_today(
     assert rows["sd3-5-large"]["enabled"] is True and rows["nova-canvas"]["enabled"] is False
     code, out, _ = run(["models"], capsys)
     assert code == 0 and "amazon.titan-image-generator-v1" in out
+
+
+def test_deployed_target_is_signed_with_sigv4_for_execute_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from imagegen_local.client import SigV4Auth
+    from imagegen_platform.cli.client import _client
+
+    # GIVEN credentials in the standard chain and a deployed API URL (region in the host name)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "IMAGEGEN_TOKEN", "IMAGEGEN_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    args = argparse.Namespace(
+        local=None, token=None, api_url="https://abc123.execute-api.eu-west-1.amazonaws.com", profile=None, region=None
+    )
+    client = _client(args)
+    # THEN requests carry a SigV4 Authorization for execute-api in that region
+    assert isinstance(client.auth, SigV4Auth) and client.auth.region == "eu-west-1"
+    headers = client.auth.headers("POST", f"{args.api_url}/v1/images", b"{}")
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-1/execute-api/aws4_request" in headers["Authorization"]
+    assert "X-Amz-Date" in headers
