@@ -89,6 +89,10 @@ def test_worker_trigger_reports_partial_failures_and_paces_to_the_quota(stack_gr
     worker = one(graph, FUNCTION, "-worker")
     assert mapping["property_dependencies"]["eventSourceArn"] == [jobs["urn"]]
     assert mapping["property_dependencies"]["functionName"] == [worker["urn"]]
+    # Lambda checks the role's SQS rights when the mapping is created: the policy comes first.
+    worker_policy = one(graph, "aws:iam/rolePolicy:RolePolicy", "-worker-policy")
+    assert worker_policy["urn"] in mapping["dependencies"]
+    assert worker_policy["urn"] in worker["dependencies"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
