@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import threading
@@ -182,13 +181,6 @@ def pack_python(pack_dir: Path) -> str:
     return sys.executable
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class AnalyzerProcess:
     """One running pack and a gRPC client to it. Not thread-safe: callers hold ``lock``."""
 
@@ -210,7 +202,8 @@ class AnalyzerProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+            # No preexec_fn: running Python between fork and exec runs gRPC's fork handlers in the child,
+            # which abort it when this process already holds channels. Cleanup is atexit + close_pool().
         )
         _LIVE.add(self)
         try:
