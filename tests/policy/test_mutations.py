@@ -436,9 +436,12 @@ def test_mutation_is_caught_by_exactly_its_policies(
     mandatory = {v["policy"] for v in verdict["violations"] if v["enforcement"] == "mandatory"}
     assert mandatory == set(mutation.targets), verdict["violations"]
     # ... each naming the resource and property behind it ...
+    named = {f"{r['name']} ({r['type'].rsplit(':', 1)[-1]})" for r in prod_preview["resources"]}
     for violation in verdict["violations"]:
         if violation["policy"] in mutation.targets:
-            assert violation["message"] and ("(" in violation["message"] or "stack" in violation["message"]), violation
+            message = violation["message"]
+            # "<resource> (<Type>) <property> ..." or, when the resource is missing, the type the stack lacks
+            assert any(n in message for n in named) or "aws:" in message, violation
     # ... and nothing else turns up, not even as advice
     advisory = {v["policy"] for v in verdict["violations"] if v["enforcement"] == "advisory"}
     assert advisory <= baseline_advisory | set(mutation.advisory), advisory
