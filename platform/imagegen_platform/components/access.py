@@ -25,6 +25,8 @@ TABLE_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:Query",
     "dynamodb:ConditionCheckItem",
+    # Both write a job with its image and ledger records in one BatchWriteItem (imagegen_service.jobs).
+    "dynamodb:BatchWriteItem",
 )
 
 Statement = dict[str, Any]
@@ -109,9 +111,7 @@ def _observability(grants: FunctionGrants) -> list[Statement]:
     ]
 
 
-def _generation(
-    grants: FunctionGrants, *, writes: tuple[str, ...], reads: tuple[str, ...], table_actions: tuple[str, ...]
-) -> list[Statement]:
+def _generation(grants: FunctionGrants, *, writes: tuple[str, ...], reads: tuple[str, ...]) -> list[Statement]:
     statements: list[Statement] = [
         {
             "Sid": "InvokeEnabledModels",
@@ -134,7 +134,7 @@ def _generation(
         {
             "Sid": "Metadata",
             "Effect": "Allow",
-            "Action": list(table_actions),
+            "Action": list(TABLE_ACTIONS),
             "Resource": [*grants.table_arns, *(f"{arn}/index/*" for arn in grants.table_arns)],
         },
     ]
@@ -167,8 +167,6 @@ def api_policy(grants: FunctionGrants) -> dict[str, Any]:
         # Caller-supplied images go to inputs/ before the job is queued.
         writes=(SERVED, QUARANTINE, INPUTS),
         reads=(SERVED, INPUTS),
-        # A batch of jobs is written in one BatchWriteItem.
-        table_actions=(*TABLE_ACTIONS, "dynamodb:BatchWriteItem"),
     )
     statements.append(
         {"Sid": "EnqueueJobs", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": grants.jobs_queue_arn}
@@ -187,9 +185,7 @@ def api_policy(grants: FunctionGrants) -> dict[str, Any]:
 
 def worker_policy(grants: FunctionGrants) -> dict[str, Any]:
     """The worker drains the jobs queue (the event source mapping polls with the worker's role)."""
-    statements = _observability(grants) + _generation(
-        grants, writes=(SERVED, QUARANTINE), reads=(SERVED, INPUTS), table_actions=TABLE_ACTIONS
-    )
+    statements = _observability(grants) + _generation(grants, writes=(SERVED, QUARANTINE), reads=(SERVED, INPUTS))
     statements.append(
         {
             "Sid": "ConsumeJobs",
