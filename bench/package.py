@@ -92,10 +92,25 @@ def service_imports() -> set[str]:
     return names
 
 
-def dependency_closure(roots: set[str]) -> set[str]:
-    """Installed distributions reachable from ``roots`` through their (marker-matching) requirements."""
+def requested_extras() -> dict[str, set[str]]:
+    """Extras asked for in requirements-lambda.txt (``aws-lambda-powertools[tracer]`` → tracer)."""
     from packaging.requirements import Requirement
 
+    extras: dict[str, set[str]] = {}
+    for line in packaging.requirements_file(ROOT).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            requirement = Requirement(line)
+            extras.setdefault(_canonical(requirement.name), set()).update(requirement.extras)
+    return extras
+
+
+def dependency_closure(roots: set[str]) -> set[str]:
+    """Installed distributions reachable from ``roots`` through their (marker-matching) requirements,
+    with the extras the layer's requirements ask for (Powertools' tracer pulls aws-xray-sdk)."""
+    from packaging.requirements import Requirement
+
+    extras = requested_extras()
     seen: set[str] = set()
     todo = list(roots)
     while todo:
@@ -109,7 +124,10 @@ def dependency_closure(roots: set[str]) -> set[str]:
             continue
         for spec in requires:
             requirement = Requirement(spec)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": "", "python_version": "3.12"}):
+            wanted = {"", *extras.get(name, set())}
+            if requirement.marker is None or any(
+                requirement.marker.evaluate({"extra": extra, "python_version": "3.12"}) for extra in wanted
+            ):
                 todo.append(_canonical(requirement.name))
     return seen
 

@@ -55,7 +55,9 @@ def measure(quick: bool) -> dict[str, Any]:
     repeats = 1 if quick else 3
     stacks = stack_names()
     prod: list[float] = []
-    prefix_walls: dict[int, list[float]] = {k: [] for k in range(1, len(stacks) + 1)}
+    # quick: three points of the line (first, middle, all stacks); full: every prefix
+    counts = sorted({1, (len(stacks) + 1) // 2, len(stacks)}) if quick else range(1, len(stacks) + 1)
+    prefix_walls: dict[int, list[float]] = {k: [] for k in counts}
     per_stack: list[list[float]] = []
     for _ in range(repeats):
         prod.append(preview_command_s("prod"))
@@ -73,6 +75,7 @@ def measure(quick: bool) -> dict[str, Any]:
         "preview_all_stacks_s": round(all_s, 3),
         "preview_stacks": stacks,
         "preview_stack_count": len(stacks),
+        "preview_prefix_counts": list(prefix_walls),
         "preview_prefix_wall_s": [round(w, 3) for w in walls],
         "preview_per_stack_s": [round(median(column), 3) for column in zip(*per_stack, strict=True)],
         "preview_startup_s": round(a, 3),

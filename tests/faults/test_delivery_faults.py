@@ -9,7 +9,7 @@ import pytest
 from imagegen_local.serve import LocalPlatform
 
 from tests.faults.accounting import dlq_messages, drain, ledger, queue_depth, submit
-from tests.faults.conftest import emulator_reset, emulator_stats
+from tests.faults.local import emulator_reset, emulator_stats
 
 pytestmark = pytest.mark.faults
 

@@ -18,7 +18,7 @@ from imagegen_service.config import RuntimeConfig
 from imagegen_service.pipeline import services_for
 
 from tests.faults.accounting import drain, ledger, queue_depth, redrive, submit
-from tests.faults.conftest import emulator_reset, emulator_stats
+from tests.faults.local import emulator_reset, emulator_stats
 
 pytestmark = pytest.mark.faults
 
