@@ -97,8 +97,8 @@ def requested_extras() -> dict[str, set[str]]:
     from packaging.requirements import Requirement
 
     extras: dict[str, set[str]] = {}
-    for line in packaging.requirements_file(ROOT).read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw in packaging.requirements_file(ROOT).read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
         if line:
             requirement = Requirement(line)
             extras.setdefault(_canonical(requirement.name), set()).update(requirement.extras)
