@@ -48,3 +48,13 @@ def test_layer_requirements_name_the_runtime_dependencies() -> None:
     lines = [line.strip() for line in packaging.requirements_file().read_text().splitlines()]
     names = {match.group(0).lower() for line in lines if (match := re.match(r"[A-Za-z0-9_.-]+", line))}
     assert names >= {"aws-lambda-powertools", "pydantic", "c2pa-python", "cryptography"}
+
+
+def test_bucket_prefixes_match_the_runtime_key_layout() -> None:
+    from imagegen_platform.components import names as storage
+    from imagegen_service import intake
+    from imagegen_service import storage as runtime_storage
+
+    assert storage.SERVED_PREFIX == runtime_storage.SERVED_PREFIX
+    assert storage.QUARANTINE_PREFIX == runtime_storage.QUARANTINE_PREFIX
+    assert storage.INPUTS_PREFIX == intake.INPUT_PREFIX

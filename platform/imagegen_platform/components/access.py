@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from imagegen_platform.components.names import INPUTS_PREFIX, QUARANTINE_PREFIX, SERVED_PREFIX
 from imagegen_platform.settings import StackSettings
 
 PARTITION = "aws"
 METRICS_NAMESPACE = "imagegen"
 
-# Bucket prefixes (imagegen_service.storage / intake): served images, moderated-out images, caller inputs.
-SERVED, QUARANTINE, INPUTS = "images/", "quarantine/", "inputs/"
+SERVED, QUARANTINE, INPUTS = SERVED_PREFIX, QUARANTINE_PREFIX, INPUTS_PREFIX
 TABLE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",

@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The bucket's key layout, as the runtime writes it (imagegen_service.storage / intake; a test keeps
+# them in step): CloudFront may read only SERVED_PREFIX.
+SERVED_PREFIX = "images/"
+DRAFTS_PREFIX = "drafts/"
+QUARANTINE_PREFIX = "quarantine/"
+INPUTS_PREFIX = "inputs/"  # caller-supplied source images: never served
+
 
 @dataclass(frozen=True)
 class PhysicalNames:

@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from imagegen_platform.components.names import PhysicalNames
+from imagegen_platform.components.names import DRAFTS_PREFIX, QUARANTINE_PREFIX, SERVED_PREFIX, PhysicalNames
 from pulumi_aws import s3
 
-SERVED_PREFIX = "images/"
-DRAFTS_PREFIX = "drafts/"
-QUARANTINE_PREFIX = "quarantine/"
 NONCURRENT_VERSION_DAYS = 30
 """Versioning guards against overwrite/delete mistakes; old versions need not live forever."""
 ABORT_MULTIPART_DAYS = 1
