@@ -51,10 +51,10 @@ def test_layer_requirements_name_the_runtime_dependencies() -> None:
 
 
 def test_bucket_prefixes_match_the_runtime_key_layout() -> None:
-    from imagegen_platform.components import names as storage
+    from imagegen_platform.components import names as layout
     from imagegen_service import intake
     from imagegen_service import storage as runtime_storage
 
-    assert storage.SERVED_PREFIX == runtime_storage.SERVED_PREFIX
-    assert storage.QUARANTINE_PREFIX == runtime_storage.QUARANTINE_PREFIX
-    assert storage.INPUTS_PREFIX == intake.INPUT_PREFIX
+    assert layout.SERVED_PREFIX == runtime_storage.SERVED_PREFIX
+    assert layout.QUARANTINE_PREFIX == runtime_storage.QUARANTINE_PREFIX
+    assert layout.INPUTS_PREFIX == intake.INPUT_PREFIX
