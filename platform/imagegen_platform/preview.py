@@ -253,7 +253,7 @@ _OUTPUTS: dict[str, Handler] = {
 
 
 def plain(value: Any) -> Any:
-    """Inputs as JSON: assets and archives as their paths, resources as their URNs."""
+    """Inputs as JSON: assets and archives as their paths (an archive of assets by name), dates in ISO."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, dict):
