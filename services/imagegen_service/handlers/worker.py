@@ -74,7 +74,11 @@ def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
         raise
     receive_count = _receive_count(record)
     logger.append_keys(job_id=job_id)
-    claim = services.jobs.claim(job_id, receive_count=receive_count)
+    try:
+        claim = services.jobs.claim(job_id, receive_count=receive_count)
+    except Exception as error:  # DynamoDB refused the claim: still record why (best effort), then retry via SQS
+        _release(services, job_id, type(error).__name__, str(error)[:500], receive_count)
+        raise
     if claim.missing:
         logger.error("message for an unknown job", extra={"message_id": record.message_id})
         raise PoisonMessage(f"job {job_id} does not exist")
