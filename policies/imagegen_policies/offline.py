@@ -28,12 +28,22 @@ _POOL: dict[tuple[str, str, str], AnalyzerProcess] = {}
 _POOL_LOCK = threading.Lock()
 
 
+def config_dir() -> Path:
+    """The checkout's ``policies/config`` (``IMAGEGEN_ROOT`` moves it, e.g. for stacks made by
+    ``imagegen customer new`` in another root); the pack's own folder otherwise."""
+    from imagegen_platform.settings import repo_root
+
+    candidate = repo_root() / "policies" / "config"
+    return candidate if candidate.is_dir() else CONFIG_DIR
+
+
 def config_path(stack: str, environment: str | None = None) -> Path:
     """``config/<stack>.json``; a stack without its own file uses its environment's (``customer.json`` …)."""
-    own = CONFIG_DIR / f"{stack}.json"
+    folder = config_dir()
+    own = folder / f"{stack}.json"
     if own.exists() or environment is None:
         return own
-    return CONFIG_DIR / f"{environment}.json"
+    return folder / f"{environment}.json"
 
 
 def _process(stack: str, pack_dir: Path) -> AnalyzerProcess:
