@@ -1,12 +1,19 @@
-"""Plain-Python ⇄ DynamoDB attribute values for the low-level client (floats travel as Decimal)."""
+"""Plain-Python ⇄ DynamoDB attribute values for the low-level client (floats travel as Decimal).
+
+The two request documents (``request``: the normalised view; ``input``: the parseable request) are
+only ever read whole, so they are stored as JSON strings: a string costs a fraction of a nested map
+to serialise and parse at both ends of every claim and completion. Everything else stays native.
+"""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+DOCUMENTS = frozenset({"request", "input"})
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -35,7 +42,11 @@ def _from_dynamo(value: Any) -> Any:
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _SERIALIZER.serialize(_to_dynamo(v)) for k, v in values.items() if v is not None}
+    return {
+        k: {"S": json.dumps(v, separators=(",", ":"))} if k in DOCUMENTS else _SERIALIZER.serialize(_to_dynamo(v))
+        for k, v in values.items()
+        if v is not None
+    }
 
 
 def to_value(value: Any) -> Any:
@@ -43,4 +54,7 @@ def to_value(value: Any) -> Any:
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _from_dynamo(_DESERIALIZER.deserialize(v)) for k, v in item.items()}
+    return {
+        k: json.loads(v["S"]) if k in DOCUMENTS and "S" in v else _from_dynamo(_DESERIALIZER.deserialize(v))
+        for k, v in item.items()
+    }

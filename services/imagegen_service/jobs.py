@@ -127,6 +127,40 @@ class JobStore:
             return Claim(job=None, existing_status=from_item(old).get("status"))
         return Claim(job=_public(response["Attributes"]), existing_status=None)
 
+    def claim_snapshot(self, job: dict[str, Any], *, receive_count: int) -> Claim:
+        """The same transition as ``claim`` for a message that carries the job as created.
+
+        One conditional PutItem of the snapshot with status running: no read, no update expression
+        (the job's request never changes after creation; only status fields do). ``attempts`` is the
+        SQS receive count; ``last_error``/``dead_lettered`` of the previous attempt are cleared.
+        """
+        stamp = now_iso()
+        running = {
+            **{k: v for k, v in job.items() if k not in ("dead_lettered", "last_error", "error")},
+            "status": str(JobStatus.RUNNING),
+            "attempts": receive_count,
+            "receive_count": receive_count,
+            "started_at": stamp,
+            "updated_at": stamp,
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=job_item(running),
+                ConditionExpression="attribute_exists(pk) AND #s IN (:queued, :running)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":running": {"S": JobStatus.RUNNING}, ":queued": {"S": JobStatus.QUEUED}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item") or self._get_raw(job["job_id"])
+            if not old:
+                return Claim(job=None, existing_status=None, missing=True)
+            return Claim(job=None, existing_status=from_item(old).get("status"))
+        return Claim(job=running, existing_status=None)
+
     def complete(
         self, job_id: str, status: JobStatus, fields: dict[str, Any], images: list[dict[str, Any]] | None = None
     ) -> bool:

@@ -57,7 +57,11 @@ class Services:
             from botocore.config import Config
 
             # Standard retry mode retries throttles and 5xx of S3/DynamoDB/SQS with backoff.
-            boto_config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+            boto_config = Config(
+                retries={"mode": "standard", "max_attempts": 4},
+                connect_timeout=5,
+                read_timeout=30,
+            )
             self.clients[key] = boto3.client(name, region_name=region, config=boto_config)
         return self.clients[key]
 

@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from imagegen_service.delivery import verify_signed_url
+from imagegen_service.dynamo import from_item
 from imagegen_service.provenance import TRAINED_ALGORITHMIC_MEDIA, read_manifest
 
 from tests.service.conftest import SIGNING_KEY_ID, Stack
@@ -26,7 +26,7 @@ def _image_record(stack: Stack, image_id: str) -> dict[str, Any]:
     item = stack.client("dynamodb").get_item(
         TableName=stack.jobs_table, Key={"pk": {"S": f"IMAGE#{image_id}"}, "sk": {"S": "META"}}
     )["Item"]
-    return {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+    return from_item(item)
 
 
 def _batch_of_20() -> list[dict[str, Any]]:

@@ -215,6 +215,11 @@ def _bind_idempotency_keys(
     return earlier
 
 
+def message_body(job: dict[str, Any]) -> str:
+    """The job as created travels with its message: the worker claims it without reading the record."""
+    return json.dumps({"job_id": job["job_id"], "batch_id": job["batch_id"], "job": job}, separators=(",", ":"))
+
+
 def enqueue(services: Services, jobs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     """SendMessageBatch in tens; failed entries retried once, then their jobs are failed with the reason.
 
@@ -228,10 +233,7 @@ def enqueue(services: Services, jobs: list[dict[str, Any]]) -> dict[str, dict[st
         pending = dict(chunk)
         reasons: dict[str, str] = {}
         for _attempt in range(2):
-            entries = [
-                {"Id": entry_id, "MessageBody": json.dumps({"job_id": job["job_id"], "batch_id": job["batch_id"]})}
-                for entry_id, job in pending.items()
-            ]
+            entries = [{"Id": entry_id, "MessageBody": message_body(job)} for entry_id, job in pending.items()]
             try:
                 response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
                 failed_entries = response.get("Failed", [])

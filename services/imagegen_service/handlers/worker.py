@@ -41,7 +41,8 @@ class PoisonMessage(Exception):
     """A message no attempt can process: reported so the DLQ keeps it for an operator."""
 
 
-def _job_id(record: SQSRecord) -> str:
+def _message(record: SQSRecord) -> tuple[str, dict[str, Any] | None]:
+    """The job id and, when the message carries it, the job as created (``api.message_body``)."""
     try:
         body = json.loads(record.body)
     except (TypeError, ValueError):
@@ -49,7 +50,9 @@ def _job_id(record: SQSRecord) -> str:
     job_id = body.get("job_id") if isinstance(body, dict) else None
     if not isinstance(job_id, str) or not job_id:
         raise PoisonMessage("message body has no job_id")
-    return job_id
+    snapshot = body.get("job")
+    valid = isinstance(snapshot, dict) and snapshot.get("job_id") == job_id and "batch_id" in snapshot
+    return job_id, snapshot if valid else None
 
 
 def _receive_count(record: SQSRecord) -> int:
@@ -68,14 +71,17 @@ def _deadline(context: Any) -> float | None:
 def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
     logger.remove_keys(["job_id", "model"])  # keys of the previous record in this batch
     try:
-        job_id = _job_id(record)
+        job_id, snapshot = _message(record)
     except PoisonMessage as poison:
         logger.error("poison message", extra={"message_id": record.message_id, "reason": str(poison)})
         raise
     receive_count = _receive_count(record)
     logger.append_keys(job_id=job_id)
     try:
-        claim = services.jobs.claim(job_id, receive_count=receive_count)
+        if snapshot is not None:
+            claim = services.jobs.claim_snapshot(snapshot, receive_count=receive_count)
+        else:
+            claim = services.jobs.claim(job_id, receive_count=receive_count)
     except Exception as error:  # DynamoDB refused the claim: still record why (best effort), then retry via SQS
         _release(services, job_id, type(error).__name__, str(error)[:500], receive_count)
         raise
