@@ -48,7 +48,8 @@ class Services:
 
     config: RuntimeConfig
     clients: dict[str, Any] = field(default_factory=dict)
-    _models: Any = None
+    _models: dict[float | None, Any] = field(default_factory=dict)
+    _rate_limiter: Any = None
 
     def client(self, name: str, region: str | None = None) -> Any:
         key = f"{name}@{region or ''}"
@@ -130,7 +131,13 @@ def resolve_images(services: Services, request: GenerationRequest) -> Generation
 
 # --------------------------------------------------------------------------- the idempotent unit
 def _generate_images(
-    work: dict[str, Any], *, services: Services, request: GenerationRequest, timer: StepTimer, deadline: float | None
+    work: dict[str, Any],
+    *,
+    services: Services,
+    request: GenerationRequest,
+    timer: StepTimer,
+    deadline: float | None,
+    read_timeout_s: float | None,
 ) -> dict[str, Any]:  # the ledger's unit: everything that must happen at most once per fingerprint
     """Model call + moderation + provenance + storage for one fingerprint. Returns a JSON-able summary."""
     from imagegen_service.requests import output_size, price_per_image
@@ -138,7 +145,7 @@ def _generate_images(
     config = services.config
     spec = request.spec
     with timer.step("model"):
-        output = invoke_model(services, request, deadline=deadline)
+        output = invoke_model(services, request, deadline=deadline, read_timeout_s=read_timeout_s)
     if output.all_filtered:
         raise OutputBlocked("the model's output filter withheld every image: " + "; ".join(output.filtered))
     width, height = output_size(request)
@@ -215,15 +222,27 @@ def _sign(
     return provenance.sign(data, file.content_type, facts, chain, title=f"{fingerprint[:16]}.{file.extension}")
 
 
-def invoke_model(services: Services, request: GenerationRequest, *, deadline: float | None) -> Any:
-    """One paced, retried model call through the model layer's client (its RetryPolicy is the budget)."""
+def invoke_model(
+    services: Services, request: GenerationRequest, *, deadline: float | None, read_timeout_s: float | None = None
+) -> Any:
+    """One paced, retried model call through the model layer's client (its RetryPolicy is the budget).
+
+    ``read_timeout_s`` caps a single call (the sync API cannot wait the worker's five minutes);
+    ``deadline`` bounds the retries. One client per read timeout, one RateLimiter for all of them.
+    """
     from imagegen_service.bedrock import BedrockImageClient, RateLimiter
 
-    if services._models is None:
-        services._models = BedrockImageClient(rate_limiter=RateLimiter(services.config.model_rpm))
+    client = services._models.get(read_timeout_s)
+    if client is None:
+        if services._rate_limiter is None:
+            services._rate_limiter = RateLimiter(services.config.model_rpm)
+        options: dict[str, Any] = {"rate_limiter": services._rate_limiter}
+        if read_timeout_s is not None:
+            options["read_timeout_s"] = read_timeout_s
+        client = services._models[read_timeout_s] = BedrockImageClient(**options)
     region = services.config.models[request.model].region
     budget = None if deadline is None else max(0.0, deadline - time.monotonic())
-    return services._models.invoke(request, region=region, deadline_s=budget)
+    return client.invoke(request, region=region, deadline_s=budget)
 
 
 # --------------------------------------------------------------------------- one job, end to end
@@ -234,7 +253,9 @@ class JobResult:
     timer: StepTimer
 
 
-def process_job(services: Services, job: dict[str, Any], *, deadline: float | None = None) -> JobResult:
+def process_job(
+    services: Services, job: dict[str, Any], *, deadline: float | None = None, read_timeout_s: float | None = None
+) -> JobResult:
     """Run a claimed job (status running) to succeeded or blocked; raises on failure (caller classifies)."""
     from imagegen_service.requests import fingerprint, parse_request
 
@@ -256,6 +277,7 @@ def process_job(services: Services, job: dict[str, Any], *, deadline: float | No
                 request=resolved,
                 timer=timer,
                 deadline=deadline,
+                read_timeout_s=read_timeout_s,
             )
         except BaseException:
             services.ledger.abandon(key, job["job_id"])

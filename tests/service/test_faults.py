@@ -106,3 +106,27 @@ def test_a_100_job_drain_under_faults_loses_nothing_and_pays_once(
     assert stats["duplicate_invocations"] == 0
     assert stats["invocations_total"] == finished
     assert finished >= 95
+
+
+@pytest.fixture
+def slow_emulator() -> Iterator[Any]:
+    running = server.start(port=0, latency_ms=4000, use_env=False)
+    yield running
+    running.stop()
+
+
+def test_the_sync_api_answers_within_its_budget_when_the_model_is_slow(
+    monkeypatch: pytest.MonkeyPatch, moto_url: str, slow_emulator: Any, keys: Keys
+) -> None:
+    # GIVEN a model that takes 4 s per image and a 3 s synchronous budget
+    make_stack(monkeypatch, moto_url, slow_emulator, keys)
+    monkeypatch.setenv("IMAGEGEN_SYNC_TIMEOUT_SECONDS", "3")
+    import time
+
+    started = time.monotonic()
+    # WHEN an image is requested synchronously
+    status, body = call_api("POST", "/v1/images", {"model": "stable-image-core", "prompt": "a slow snail", "seed": 1})
+    elapsed = time.monotonic() - started
+    # THEN the API gives up in time, with the contract's error
+    assert status == 504 and body["error"]["code"] == "ModelTimeout"
+    assert elapsed < 3.0

@@ -26,10 +26,11 @@ from imagegen_service.errors import (
     PayloadTooLarge,
     PromptBlocked,
     RequestInvalid,
+    Throttled,
 )
 from imagegen_service.jobs import JobStatus, now_iso
 from imagegen_service.ledger import GenerationInProgress
-from imagegen_service.observability import logger, metrics, traced
+from imagegen_service.observability import THROTTLED, count, logger, metrics, traced
 from imagegen_service.pipeline import Services, process_job, services_for
 from imagegen_service.views import job_view
 
@@ -130,12 +131,16 @@ def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
         remaining_s = min(remaining_s, context.get_remaining_time_in_millis() / 1000)
     deadline = started + max(1.0, remaining_s - SYNC_MARGIN_S)
     try:
-        result = process_job(services, job, deadline=deadline)
+        # A fixed per-call read timeout (one cached client), the deadline bounds the retries.
+        read_timeout_s = max(1.0, config.sync_timeout_seconds - SYNC_MARGIN_S)
+        result = process_job(services, job, deadline=deadline, read_timeout_s=read_timeout_s)
     except GenerationInProgress:
         busy = InProgress("an identical request is being generated right now; retry in a few seconds")
         services.jobs.fail(job_id, {"code": busy.code, "message": busy.message})
         raise busy from None
     except ImagegenError as error:
+        if isinstance(error, Throttled):
+            count(THROTTLED)
         blocked = isinstance(error, (PromptBlocked, OutputBlocked))
         services.jobs.fail(
             job_id, {"code": error.code, "message": error.message}, JobStatus.BLOCKED if blocked else JobStatus.FAILED
