@@ -96,7 +96,14 @@ def _body(event: dict[str, Any], config: RuntimeConfig) -> Any:
     if content_type != _JSON and not content_type.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as {_JSON} (got {content_type or 'no content type'})")
     try:
-        return json.loads(data)
+        document = json.loads(data)
+        # "\ud800" escapes decode to lone surrogates: valid JSON, not valid text for any model.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except UnicodeEncodeError:
+        raise RequestInvalid.from_problems(
+            [FieldProblem("body", "contains an unpaired UTF-16 surrogate escape (not valid Unicode text)")]
+        ) from None
     except UnicodeDecodeError:
         raise RequestInvalid.from_problems([FieldProblem("body", "is not UTF-8 text")]) from None
     except (ValueError, RecursionError) as error:
