@@ -21,7 +21,8 @@ class Target:
     def check(self, results: Mapping[str, Any]) -> dict[str, Any]:
         value = results.get(self.key)
         met = None if not isinstance(value, (int, float)) else bool(self.compare(float(value), self.limit))
-        return {"key": self.key, "value": value, "target": f"{self.symbol} {self.limit:,g}", "met": met}
+        limit = f"{int(self.limit):,}" if float(self.limit).is_integer() else f"{self.limit:g}"
+        return {"key": self.key, "value": value, "target": f"{self.symbol} {limit}", "met": met}
 
 
 TARGETS: tuple[Target, ...] = (
