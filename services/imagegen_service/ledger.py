@@ -94,6 +94,10 @@ class FingerprintLedger:
         }
         return {"PutRequest": {"Item": item}}
 
+    def record(self, fingerprint: str, result: dict[str, Any]) -> None:
+        """Write the COMPLETED record on its own (when the job's BatchWriteItem failed after generating)."""
+        self._ddb.put_item(TableName=self._table, **self.completed_request(fingerprint, result)["PutRequest"])
+
     def abandon(self, fingerprint: str, owner: str) -> None:
         try:
             self._ddb.delete_item(

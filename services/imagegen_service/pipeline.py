@@ -284,10 +284,22 @@ def process_job(
             raise
     reused = summary["origin_job_id"] != job["job_id"]
     with timer.step("metadata"):
-        finished = _complete(services, job, request, spec, summary, reused=reused, record_result=generated)
+        try:
+            finished = _complete(services, job, request, spec, summary, reused=reused, record_result=generated)
+        except Exception:
+            if generated:  # the model was paid: keep its result for the retry, which then replays it
+                _keep_result(services, key, summary)
+            raise
     if reused:
         count(MODEL_CALLS_SAVED)
     return JobResult(job=finished, reused=reused, timer=timer)
+
+
+def _keep_result(services: Services, key: str, summary: dict[str, Any]) -> None:
+    try:
+        services.ledger.record(key, summary)
+    except Exception:
+        logger.exception("could not keep the generated result; the retry will call the model again")
 
 
 def _complete(

@@ -72,3 +72,44 @@ def test_the_worker_gives_a_concurrent_duplicate_back_to_sqs(stack: Stack) -> No
     job = call_api("GET", f"/v1/jobs/{job_id}")[1]["job"]
     assert job["status"] == "succeeded" and "last_error" not in job
     assert json.dumps(job)
+
+
+def test_a_failed_completion_keeps_the_paid_result_so_the_retry_replays_it(stack: Stack) -> None:
+    # GIVEN a job whose final BatchWriteItem fails once, after the model was called
+    from imagegen_service.config import RuntimeConfig
+    from imagegen_service.handlers import worker
+    from imagegen_service.pipeline import services_for
+
+    from tests.service.harness import LambdaContext, sqs_event
+
+    status, queued = call_api("POST", "/v1/jobs", {"model": "sd3-5-large", "prompt": "a glass swan", "seed": 12})
+    assert status == 202
+    job_id = queued["jobs"][0]["job_id"]
+    services = services_for(RuntimeConfig.from_env())
+    events = services.client("dynamodb").meta.events
+    failures = iter([True])
+
+    def fail_once(**_: object) -> object:
+        if next(failures, False):
+            from botocore.awsrequest import AWSResponse
+
+            body = {
+                "Error": {"Code": "InternalServerError", "Message": "injected"},
+                "ResponseMetadata": {"HTTPStatusCode": 500},
+            }
+            return AWSResponse("https://injected.invalid", 500, {}, None), body
+        return None
+
+    events.register("before-call.dynamodb.BatchWriteItem", fail_once)
+    try:
+        sqs = stack.client("sqs")
+        messages = sqs.receive_message(QueueUrl=stack.plane.queue_url, AttributeNames=["All"])["Messages"]
+        response = worker.handler(sqs_event(messages, stack.plane.queue_arn), LambdaContext())
+        assert len(response["batchItemFailures"]) == 1  # WHEN the attempt fails at the very end
+        drain(sqs, stack.plane.queue_url, stack.plane.queue_arn)  # AND SQS redelivers it
+    finally:
+        events.unregister("before-call.dynamodb.BatchWriteItem", fail_once)
+    # THEN the job succeeded from the first attempt's images: one model call in total
+    job = call_api("GET", f"/v1/jobs/{job_id}")[1]["job"]
+    assert job["status"] == "succeeded" and job["cost_usd"] == 0.08
+    assert stack.stats()["invocations_total"] == 1
