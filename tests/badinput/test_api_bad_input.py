@@ -12,12 +12,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-
-pytestmark = pytest.mark.faults
 
 Answer = tuple[int, dict[str, Any]]
 BASE: dict[str, Any] = {"model": "titan-image-v1", "prompt": "a lighthouse at dusk", "width": 512, "height": 512}
