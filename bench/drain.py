@@ -152,6 +152,9 @@ def faults(jobs: int) -> dict[str, Any]:
         "faults_injected": stats["faults"],
         "faults_model_calls": sum(stats["requests"].values()),
         "faults_answered_calls": stats["invocations_total"],
+        # cross-check from the job records: answered calls beyond one per succeeded job
+        "faults_answered_beyond_succeeded": stats["invocations_total"]
+        - sum(1 for r in records.values() if r["status"] == "succeeded"),
         "faults_queue_leftover": leftover,
         "faults_drain_s": round(elapsed, 2),
         "faults_spec": FAULTS,
