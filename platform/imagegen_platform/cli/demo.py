@@ -57,6 +57,7 @@ def handler_output_to(log_file: Path) -> Iterator[IO[str]]:
 
 def run(args: argparse.Namespace) -> int:
     from imagegen_local.demo import DemoFailed, run_demo, summary_table, write_summary
+    from imagegen_local.stack_view import GraphIncomplete
     from rich.console import Console
 
     from imagegen_platform.settings import repo_root
@@ -71,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
         console = Console(file=screen, force_terminal=screen.isatty(), width=None if screen.isatty() else 110)
         try:
             demo = run_demo(out_dir, console)
-        except DemoFailed as error:
+        except (DemoFailed, GraphIncomplete) as error:
             raise CommandError(f"{error} (handler logs: {log_file})", 1) from None
+        except OSError as error:
+            raise CommandError(f"cannot run the local platform: {error} (handler logs: {log_file})", 1) from None
         elapsed = time.monotonic() - started
         summary = write_summary(demo, elapsed)
         console.print(summary_table(demo))

@@ -71,6 +71,7 @@ def emulator_knobs(args: argparse.Namespace) -> Any:
 
 def run_serve(args: argparse.Namespace) -> int:
     from imagegen_local.serve import LocalOptions, LocalPlatform
+    from imagegen_local.stack_view import GraphIncomplete
 
     if not 0 <= args.port <= 65535:
         raise CommandError("--port: must be between 0 and 65535", 2)
@@ -103,7 +104,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         try:
             platform.start()
-        except OSError as error:
+        except (OSError, GraphIncomplete) as error:
             raise CommandError(f"cannot start the local platform: {error}", 1) from None
         ready.set()
         ready_line.write(f"imagegen local: {platform.url} token={platform.token}\n")
