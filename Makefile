@@ -2,7 +2,8 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+STAMP := $(VENV)/.installed-test
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 
 .PHONY: setup test demo bench bench-quick lint typecheck clean
 
@@ -11,9 +12,14 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall only when the project's metadata changed (editable install: code changes need nothing).
+# The demo needs only the runtime dependencies; the tests add linters, type checker and hypothesis.
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
 
 setup: $(STAMP)
 
@@ -34,7 +40,7 @@ layer: setup
 test: setup lint typecheck
 	$(BIN)/python -m pytest -n 2 -q
 
-demo: setup
+demo: $(RUNTIME_STAMP)
 	$(BIN)/imagegen demo
 
 # python -m bench writes bench/results/latest.json itself, prints the table on stderr and the JSON on stdout.
