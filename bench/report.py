@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -19,7 +20,8 @@ def _fmt(value: Any) -> str:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    console = Console(stderr=True)
+    # not a terminal (make, CI logs): wide enough that target names stay on one line
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
     targets = Table(title=f"imagegen benchmarks{' (quick)' if results.get('quick') else ''}")
     for column in ("target", "key", "value", "limit", "met"):
         targets.add_column(column)
