@@ -2,14 +2,16 @@
 
 ``process_job`` takes a claimed job record and ends it: request → model (once per fingerprint) →
 outbound moderation → provenance → content-addressed storage → metadata + job completion. Errors
-leave as exceptions; the caller decides what they mean for its transport (``worker.outcome_for``).
+leave as exceptions; the caller decides what they mean for its transport (``handlers.worker.handle_record``
+for SQS, ``handlers.api.post_images`` for HTTP).
 
 Never pay twice. Model call, moderation, signing and storage run once per
 ``requests.fingerprint(request)`` (the normalised request with its input images' digests), guarded
 by the fingerprint ledger (``ledger.py``) in the idempotency table. A second job with the same
 fingerprint — or the same job redelivered — replays the stored result (image keys, digests,
 moderation) without calling the model; a concurrent duplicate gets ``GenerationInProgress`` and is
-retried later. A failure deletes the lease, so the retry calls the model again (nothing was delivered).
+retried later. A failure before the result exists deletes the lease, so the retry calls the model
+again; a failure after it keeps the result, so the retry replays it.
 """
 
 from __future__ import annotations
