@@ -287,7 +287,9 @@ def process_job(
     reused = summary["origin_job_id"] != job["job_id"]
     with timer.step("metadata"):
         try:
-            finished = _complete(services, job, request, spec, summary, reused=reused, record_result=generated)
+            finished = _complete(
+                services, job, request, spec, summary, reused=reused, record_result=generated, resolved=resolved
+            )
         except Exception:
             if generated:  # the model was paid: keep its result for the retry, which then replays it
                 _keep_result(services, key, summary)
@@ -313,7 +315,10 @@ def _complete(
     *,
     reused: bool,
     record_result: bool,
+    resolved: GenerationRequest,
 ) -> dict[str, Any]:
+    from imagegen_service.requests import normalised
+
     config = services.config
     images = summary["images"]
     served = [image for image in images if not image["quarantined"]]
@@ -344,6 +349,9 @@ def _complete(
         "fingerprint": summary["fingerprint"],
         "reused_from_job": summary["origin_job_id"] if reused else None,
         "error": error,
+        # With the input images resolved: their digests and the true output size (an image_id
+        # reference has no size until its bytes are loaded).
+        "request": normalised(resolved),
     }
     parseable = request.model_dump(mode="json", exclude_none=True)
     metadata = [
@@ -355,7 +363,7 @@ def _complete(
             "model_id": spec.model_id,
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
-            "request": job.get("request"),
+            "request": fields["request"],
             "input": parseable,
             "workflow": job.get("workflow") or {},
             "license_record_id": licence,
