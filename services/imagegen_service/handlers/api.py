@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from imagegen_service import catalogue, clock
+from imagegen_service import clock
 from imagegen_service.config import RuntimeConfig
 from imagegen_service.errors import (
     FieldProblem,
@@ -32,7 +32,7 @@ from imagegen_service.jobs import JobStatus, now_iso
 from imagegen_service.ledger import GenerationInProgress
 from imagegen_service.observability import THROTTLED, count, logger, metrics, traced
 from imagegen_service.pipeline import Services, process_job, services_for
-from imagegen_service.views import job_view
+from imagegen_service.views import job_view, models_view
 
 SQS_BATCH = 10  # SendMessageBatch limit
 SYNC_MARGIN_S = 1.5  # leave time to record the outcome and answer before API Gateway gives up
@@ -282,75 +282,7 @@ def get_batch(services: Services, batch_id: str) -> dict[str, Any]:
 
 
 def get_models(services: Services) -> dict[str, Any]:
-    config = services.config
-    today = clock.today()
-    models = []
-    for spec in catalogue.all_models():
-        binding = config.models.get(spec.key)
-        limits = spec.limits
-        models.append(
-            {
-                "key": spec.key,
-                "model_id": spec.model_id,
-                "name": spec.name,
-                "family": spec.family.value,
-                "provider": spec.provider,
-                "tasks": [task.value for task in spec.tasks],
-                "regions": list(spec.regions),
-                "enabled": binding is not None,
-                "region": binding.region if binding else None,
-                "license_record_id": binding.licence_record_id if binding else None,
-                "lifecycle": {
-                    "status": spec.lifecycle.status_on(today).value,
-                    "legacy_since": spec.lifecycle.legacy_since.isoformat() if spec.lifecycle.legacy_since else None,
-                    "end_of_life": spec.lifecycle.end_of_life.isoformat() if spec.lifecycle.end_of_life else None,
-                    "confirmed": spec.lifecycle.confirmed,
-                },
-                "watermark": spec.watermark,
-                "requires_eula": spec.requires_eula,
-                "limits": {
-                    "prompt_chars": limits.prompt_chars.describe(),
-                    "negative_chars": limits.negative_chars.describe() if limits.negative_chars else None,
-                    "seed": limits.seed.describe(),
-                    "count": limits.count.describe(),
-                    "cfg_scale": limits.cfg_scale.describe() if limits.cfg_scale else None,
-                    "qualities": [q.value for q in limits.qualities],
-                    "aspect_ratios": list(limits.aspect_ratios),
-                    "output_formats": list(limits.output_formats),
-                    "sizes": _sizes(limits.sizes),
-                },
-                "pricing": _pricing(spec.pricing),
-                "quota_rpm": spec.quota.default_rpm,
-                "paced_rpm": config.model_rpm.get(spec.key),
-            }
-        )
-    return _response(200, {"models": models})
-
-
-def _sizes(sizes: catalogue.SizeRules | None) -> dict[str, Any] | None:
-    if sizes is None:
-        return None
-    if sizes.allowed:
-        return {"default": list(sizes.default), "allowed": [f"{w}x{h}" for w, h in sizes.allowed]}
-    return {
-        "default": list(sizes.default),
-        "min_side": sizes.min_side,
-        "max_side": sizes.max_side,
-        "multiple_of": sizes.multiple_of,
-        "max_pixels": sizes.max_pixels,
-    }
-
-
-def _pricing(pricing: catalogue.Pricing) -> dict[str, Any]:
-    if pricing.flat is not None:
-        return {"per_image_usd": pricing.flat, "confirmed": pricing.confirmed}
-    return {
-        "size_classes": [
-            {"max_pixels": c.max_pixels, "standard_usd": c.standard, "premium_usd": c.premium}
-            for c in pricing.size_classes
-        ],
-        "confirmed": pricing.confirmed,
-    }
+    return _response(200, {"models": models_view(services.config, clock.today())})
 
 
 # --------------------------------------------------------------------------- routing
