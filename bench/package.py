@@ -66,15 +66,17 @@ def layer_distributions(layer_root: Path) -> dict[str, dict[str, Any]]:
         name = _canonical(dist.metadata["Name"])
         size = 0
         tops: set[str] = set()
+        files: set[str] = set()
         for line in (info / "RECORD").read_text().splitlines():
             relative = line.split(",", 1)[0]
             path = site / relative
             if path.is_file():
                 size += path.stat().st_size
+                files.add(path.resolve().as_posix())
             top = relative.split("/", 1)[0]
             if not top.endswith((".dist-info", ".data")) and top != "..":
                 tops.add(top.removesuffix(".py"))
-        found[name] = {"bytes": size, "modules": sorted(tops), "version": dist.version}
+        found[name] = {"bytes": size, "modules": sorted(tops), "version": dist.version, "files": files}
     return found
 
 
@@ -162,13 +164,17 @@ def measure(quick: bool) -> dict[str, Any]:
         layer = layer_distributions(layer_root)
         # pip compiles with the interpreter running it: .pyc for another Python version is dead weight
         bytecode = sum(p.stat().st_size for p, name in layer_files if name.endswith(".pyc"))
-    findings = audit(layer)
+        findings = audit(layer)
+        # what the layer would weigh without what the Lambda runtime already provides
+        redundant = {f for name in findings["layer_redundant_with_runtime"] for f in layer[name]["files"]}
+        lean_zip, _ = zipped_size([(p, name) for p, name in layer_files if p.resolve().as_posix() not in redundant])
     return {
         "lambda_zip_bytes": code_zip + layer_zip,
         "lambda_unzipped_bytes": code_raw + layer_raw,
         "lambda_code_zip_bytes": code_zip,
         "lambda_layer_zip_bytes": layer_zip,
         "layer_bytecode_bytes": bytecode,
+        "lambda_zip_bytes_without_runtime_duplicates": code_zip + lean_zip,
         "layer_contents": {name: {"bytes": d["bytes"], "version": d["version"]} for name, d in layer.items()},
         "layer_unused_count": len(findings["layer_unused"]),
         **findings,
