@@ -84,6 +84,23 @@ def layer_install_command(root: Path | None = None, python: str | None = None) -
     ]
 
 
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
+"""Distributions the Lambda python3.12+ runtime already ships. aws-xray-sdk (Powertools' tracer extra)
+requires botocore, which would add ~21 MB to the layer for nothing; the functions use the runtime's
+AWS SDK. (UNCONFIRMED here: that the runtime's boto3 knows ApplyGuardrail — it has since mid-2024.)"""
+
+
+def prune_runtime_provided(site: Path) -> list[str]:
+    """Delete the runtime-provided distributions (packages and their .dist-info) from ``site``."""
+    removed: list[str] = []
+    for name in RUNTIME_PROVIDED:
+        for path in [site / name, *site.glob(f"{name}-*.dist-info")]:
+            if path.exists():
+                shutil.rmtree(path)
+                removed.append(path.name)
+    return removed
+
+
 def build_layer(root: Path | None = None) -> Path:
     """Build ``build/layer/python`` from ``services/requirements-lambda.txt`` (needs PyPI)."""
     target = layer_dir(root)
@@ -91,6 +108,7 @@ def build_layer(root: Path | None = None) -> Path:
         shutil.rmtree(target)  # a stale layer could keep a package the requirements dropped
     (target / "python").mkdir(parents=True)
     subprocess.run(layer_install_command(root), check=True)
+    prune_runtime_provided(target / "python")
     return target
 
 

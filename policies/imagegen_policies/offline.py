@@ -22,7 +22,7 @@ PACK_DIR = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PACK_DIR / "config"
 PACK_DEFAULTS = "(no config file: the pack's own levels, mandatory but model-not-legacy)"
 
-__all__ = ["CONFIG_DIR", "PACK_DIR", "PolicyPackError", "close_pool", "config_path", "evaluate"]
+__all__ = ["CONFIG_DIR", "PACK_DIR", "PolicyPackError", "close_pool", "config_path", "evaluate", "prestart"]
 
 _POOL: dict[tuple[str, str, str], AnalyzerProcess] = {}
 _POOL_LOCK = threading.Lock()
@@ -55,6 +55,12 @@ def _process(stack: str, pack_dir: Path) -> AnalyzerProcess:
             process = AnalyzerProcess(pack_dir, stack=stack)
             _POOL[key] = process
         return process
+
+
+def prestart(stack: str, pack_dir: Path = PACK_DIR) -> None:
+    """Start (or reuse) the stack's pack process ahead of ``evaluate``: the preview calls this on a
+    thread so the pack boots on the second core while the program runs under mocks."""
+    _process(stack, pack_dir)
 
 
 def close_pool() -> None:

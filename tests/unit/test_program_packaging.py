@@ -58,3 +58,16 @@ def test_bucket_prefixes_match_the_runtime_key_layout() -> None:
     assert layout.SERVED_PREFIX == runtime_storage.SERVED_PREFIX
     assert layout.QUARANTINE_PREFIX == runtime_storage.QUARANTINE_PREFIX
     assert layout.INPUTS_PREFIX == intake.INPUT_PREFIX
+
+
+def test_the_layer_drops_what_the_lambda_runtime_already_ships(tmp_path: Path) -> None:
+    # GIVEN a layer site-packages where pip put botocore (via aws-xray-sdk) next to our dependencies
+    from imagegen_platform.packaging import prune_runtime_provided
+
+    for name in ("botocore", "botocore-1.40.0.dist-info", "boto3", "jmespath", "pydantic", "pydantic-2.9.0.dist-info"):
+        (tmp_path / name).mkdir()
+    # WHEN the build prunes it
+    removed = prune_runtime_provided(tmp_path)
+    # THEN the runtime's SDK is gone and our dependencies stay
+    assert sorted(removed) == ["boto3", "botocore", "botocore-1.40.0.dist-info", "jmespath"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pydantic", "pydantic-2.9.0.dist-info"]
