@@ -70,9 +70,27 @@ class NotFound(ImagegenError):
     code = "NotFound"
 
 
+class MethodNotAllowed(ImagegenError):
+    status = 405
+    code = "MethodNotAllowed"
+
+
+class InProgress(ImagegenError):
+    """409: the same request (fingerprint) is being generated right now by another call: retry shortly."""
+
+    status = 409
+    code = "InProgress"
+    retryable = True
+
+
 class PayloadTooLarge(ImagegenError):
     status = 413
     code = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(ImagegenError):
+    status = 415
+    code = "UnsupportedMediaType"
 
 
 class PromptBlocked(ImagegenError):

@@ -21,12 +21,15 @@ from imagegen_service.config import RuntimeConfig
 from imagegen_service.errors import (
     FieldProblem,
     ImagegenError,
+    InProgress,
+    MethodNotAllowed,
     NotFound,
     OutputBlocked,
     PayloadTooLarge,
     PromptBlocked,
     RequestInvalid,
     Throttled,
+    UnsupportedMediaType,
 )
 from imagegen_service.jobs import JobStatus, now_iso
 from imagegen_service.ledger import GenerationInProgress
@@ -37,24 +40,6 @@ from imagegen_service.views import job_view, models_view
 SQS_BATCH = 10  # SendMessageBatch limit
 SYNC_MARGIN_S = 1.5  # leave time to record the outcome and answer before API Gateway gives up
 _JSON = "application/json"
-
-
-class MethodNotAllowed(ImagegenError):
-    status = 405
-    code = "MethodNotAllowed"
-
-
-class UnsupportedMediaType(ImagegenError):
-    status = 415
-    code = "UnsupportedMediaType"
-
-
-class InProgress(ImagegenError):
-    """The same request (fingerprint) is being generated right now by another call: retry shortly."""
-
-    status = 409
-    code = "InProgress"
-    retryable = True
 
 
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
