@@ -264,6 +264,7 @@ def main() -> None:
             moderation=settings.moderation.enabled,
             batch_size=settings.worker.batch_size,
             max_concurrency=capacity.worker_max_concurrency(settings),
+            permissions_boundary_arn=settings.iam.permissions_boundary_arn,
         ),
         within,
     )

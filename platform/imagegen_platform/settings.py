@@ -43,6 +43,7 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")
+_POLICY_ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
 _CERT_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
 _RATIO = re.compile(r"^(\d{1,2}):(\d{1,2})$")
 
@@ -240,6 +241,19 @@ class WorkerSettings(_Model):
     max_receive_count: int = Field(default=5, ge=1, le=1000)
 
 
+class IamSettings(_Model):
+    permissions_boundary_arn: str | None = None
+    """Managed policy set as the permissions boundary of the function roles: whoever can deploy can
+    edit the roles' inline policies, the boundary caps what any edit can grant (partner deploys)."""
+
+    @field_validator("permissions_boundary_arn")
+    @classmethod
+    def _policy_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _POLICY_ARN.match(value):
+            raise ValueError(f"{value!r} is not an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)")
+        return value
+
+
 class ProvenanceSettings(_Model):
     c2pa_enabled: bool = True
     signing_secret_arn: str | None = None
@@ -340,6 +354,7 @@ class StackSettings(_Model):
     budget: BudgetSettings
     worker: WorkerSettings = WorkerSettings()
     provenance: ProvenanceSettings = ProvenanceSettings()
+    iam: IamSettings = IamSettings()
     storage: StorageSettings = StorageSettings()
     customer: CustomerSettings | None = None
     presets: dict[str, Preset] = Field(default_factory=dict)

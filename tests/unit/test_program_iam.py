@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from imagegen_service import catalogue
 
-from tests.unit.program_graph import STACKS, account_of, as_list, of_type, one, settings_of, statements
+from tests.unit.program_graph import STACKS, account_of, as_list, of_type, one, preview_mutated, settings_of, statements
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 # Where AWS offers no narrower resource (or scopes by condition instead).
@@ -107,3 +107,22 @@ def test_roles_trust_lambda_only(stack_graph, stack: str) -> None:
         (statement,) = statements(role, "assumeRolePolicy")
         assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
         assert statement["Action"] == "sts:AssumeRole"
+
+
+def test_a_permissions_boundary_caps_both_function_roles(tmp_path, stack_graph) -> None:
+    # GIVEN a customer stack whose settings name a permissions boundary
+    boundary = "arn:aws:iam::111122223333:policy/imagegen-boundary"
+
+    def with_boundary(settings: dict) -> None:
+        settings["iam"] = {"permissions_boundary_arn": boundary}
+
+    # WHEN it is previewed
+    graph = preview_mutated(tmp_path, with_boundary, stack="customer-acme")
+    # THEN both function roles carry it, and a stack without the setting declares none
+    roles = of_type(graph, "aws:iam/role:Role")
+    assert len(roles) == 2
+    assert {role["inputs"].get("permissionsBoundary") for role in roles} == {boundary}
+    assert all(
+        "permissionsBoundary" not in role["inputs"]
+        for role in of_type(stack_graph("customer-acme"), "aws:iam/role:Role")
+    )

@@ -58,6 +58,10 @@ BAD: dict[str, tuple[Callable[[Settings], None], tuple[str, ...]]] = {
         _set("storage.log_retention_days", 45),
         ("storage.log_retention_days", "CloudWatch accepts only"),
     ),
+    "boundary not a policy ARN": (
+        _set("iam.permissions_boundary_arn", "arn:aws:iam::123456789012:role/not-a-policy"),
+        ("iam.permissions_boundary_arn", "not an IAM managed policy ARN"),
+    ),
     "bad aspect ratio": (
         _set("channel_formats", {"square": "1x1"}),
         ("channel_formats.square", "not an aspect ratio"),

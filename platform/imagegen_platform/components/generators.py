@@ -55,6 +55,7 @@ class ImageGeneratorsArgs:
     # The worker's trigger:
     batch_size: int
     max_concurrency: int
+    permissions_boundary_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class ImageGenerators(pulumi.ComponentResource):
             name=function_name,
             description=f"Least privilege for the {function_name} function",
             assume_role_policy=json.dumps(access.lambda_trust_policy()),
+            permissions_boundary=args.permissions_boundary_arn,
             opts=child,
         )
         document = pulumi.Output.all(
