@@ -253,7 +253,12 @@ def main() -> None:
                 handler=WORKER_HANDLER,
                 timeout_seconds=settings.worker.timeout_seconds,
                 memory_mb=settings.worker.memory_mb,
-                environment={**environment, "POWERTOOLS_SERVICE_NAME": names.function("worker")},
+                environment={
+                    **environment,
+                    "POWERTOOLS_SERVICE_NAME": names.function("worker"),
+                    # Every worker container paces to its share of the quota: the fleet stays within it.
+                    env.ENV_PACING_CONTAINERS: str(capacity.worker_max_concurrency(settings)),
+                },
                 policy=access.worker_policy,
                 secret_arns=c2pa_secrets,
             ),

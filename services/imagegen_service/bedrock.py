@@ -85,7 +85,7 @@ class RateLimiter:
 
     def __init__(
         self,
-        rpm: Mapping[str, int],
+        rpm: Mapping[str, float],
         *,
         burst: int = 1,
         clock: Callable[[], float] = time.monotonic,

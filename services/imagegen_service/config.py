@@ -42,7 +42,10 @@ ENV_CHANNEL_FORMATS = "IMAGEGEN_CHANNEL_FORMATS"  # JSON {name: "W:H"}
 ENV_SYNC_TIMEOUT = "IMAGEGEN_SYNC_TIMEOUT_SECONDS"
 ENV_MAX_BODY_BYTES = "IMAGEGEN_MAX_BODY_BYTES"
 ENV_MAX_RECEIVE_COUNT = "IMAGEGEN_MAX_RECEIVE_COUNT"
-ENV_MODEL_RPM = "IMAGEGEN_MODEL_RPM"  # JSON {model_key: rpm}: the worker paces to this
+ENV_MODEL_RPM = "IMAGEGEN_MODEL_RPM"  # JSON {model_key: rpm}: the stack's quota per model
+ENV_PACING_CONTAINERS = "IMAGEGEN_PACING_CONTAINERS"
+"""How many containers share ``IMAGEGEN_MODEL_RPM``: the worker's event-source MaximumConcurrency on
+Lambda (each container paces to its share, so the fleet never exceeds the quota), 1 locally."""
 
 TRUE = "true"
 FALSE = "false"
@@ -101,6 +104,12 @@ class RuntimeConfig:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     channel_formats: dict[str, str] = field(default_factory=dict)
     model_rpm: dict[str, int] = field(default_factory=dict)
+    pacing_containers: int = 1
+
+    def paced_rpm(self) -> dict[str, float]:
+        """This container's share of each model's RPM quota."""
+        share = max(1, self.pacing_containers)
+        return {model: rpm / share for model, rpm in self.model_rpm.items()}
 
     @classmethod
     def from_env(cls) -> RuntimeConfig:
@@ -138,4 +147,5 @@ class RuntimeConfig:
             presets=_json(ENV_PRESETS),
             channel_formats=_json(ENV_CHANNEL_FORMATS),
             model_rpm={k: int(v) for k, v in _json(ENV_MODEL_RPM).items()},
+            pacing_containers=int(env.get(ENV_PACING_CONTAINERS, "1")),
         )

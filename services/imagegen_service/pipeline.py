@@ -237,7 +237,7 @@ def invoke_model(
     client = services._models.get(read_timeout_s)
     if client is None:
         if services._rate_limiter is None:
-            services._rate_limiter = RateLimiter(services.config.model_rpm)
+            services._rate_limiter = RateLimiter(services.config.paced_rpm())
         options: dict[str, Any] = {"rate_limiter": services._rate_limiter}
         if read_timeout_s is not None:
             options["read_timeout_s"] = read_timeout_s
