@@ -26,11 +26,12 @@ from imagegen_service.errors import SettingsInvalid
 from pulumi import automation as auto
 
 from imagegen_platform import settings as stack_settings
+from imagegen_platform.customers import STACK_PREFIX
 
 Operation = Literal["preview", "up"]
 POLICY_PACK_DIR = "policies"
 POLICY_CONFIG_DIR = "policies/config"
-CUSTOMER_PREFIX = "customer-"
+CUSTOMER_PREFIX = STACK_PREFIX
 
 
 class DeployRefused(SettingsInvalid):

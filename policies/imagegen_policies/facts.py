@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagegen_service import catalogue
+from imagegen_service import config as _runtime
 from imagegen_service import config as env
 
 from imagegen_policies import registry as t
 
-API_HANDLER = "imagegen_service.handlers.api.handler"
-WORKER_HANDLER = "imagegen_service.handlers.worker.handler"
+API_HANDLER = _runtime.API_HANDLER
+WORKER_HANDLER = _runtime.WORKER_HANDLER
 LICENCE_TABLE_SUFFIX = "-licences"
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 

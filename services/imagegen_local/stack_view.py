@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from imagegen_service import config as _runtime
 from imagegen_service import config as cfg
 
 from imagegen_local.apigw import Route, parse_route_key
@@ -22,8 +23,8 @@ QUEUE = "aws:sqs/queue:Queue"
 FUNCTION = "aws:lambda/function:Function"
 EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 ROUTE = "aws:apigatewayv2/route:Route"
-API_HANDLER = "imagegen_service.handlers.api.handler"
-WORKER_HANDLER = "imagegen_service.handlers.worker.handler"
+API_HANDLER = _runtime.API_HANDLER
+WORKER_HANDLER = _runtime.WORKER_HANDLER
 
 
 class GraphIncomplete(ValueError):

@@ -47,6 +47,9 @@ ENV_PACING_CONTAINERS = "IMAGEGEN_PACING_CONTAINERS"
 """How many containers share ``IMAGEGEN_MODEL_RPM``: the worker's event-source MaximumConcurrency on
 Lambda (each container paces to its share, so the fleet never exceeds the quota), 1 locally."""
 
+API_HANDLER = "imagegen_service.handlers.api.handler"  # API Gateway HTTP API payload v2
+WORKER_HANDLER = "imagegen_service.handlers.worker.handler"  # SQS, partial batch responses
+
 TRUE = "true"
 FALSE = "false"
 

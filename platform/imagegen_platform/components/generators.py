@@ -17,10 +17,11 @@ import pulumi
 from imagegen_platform.components import access
 from imagegen_platform.components.names import PhysicalNames
 from imagegen_platform.packaging import ARCHITECTURE, RUNTIME
+from imagegen_service import config as _runtime
 from pulumi_aws import cloudwatch, iam, lambda_
 
-API_HANDLER = "imagegen_service.handlers.api.handler"
-WORKER_HANDLER = "imagegen_service.handlers.worker.handler"
+API_HANDLER = _runtime.API_HANDLER
+WORKER_HANDLER = _runtime.WORKER_HANDLER
 API_MEMORY_MB = 1024
 
 
