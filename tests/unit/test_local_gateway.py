@@ -167,11 +167,13 @@ def test_url_expires_while_the_server_runs(
     gateway: tuple[LocalGateway, Recorder], signing_key: keys.SigningKeyPair
 ) -> None:
     gw, _ = gateway
-    url = sign(
-        f"{gw.url}/cdn/images/ab/abcd.png", signing_key.private_key_file, datetime.now(UTC) + timedelta(seconds=2)
-    )
+    # CloudFront's canned policy carries whole epoch seconds (botocore truncates), so a URL signed for
+    # "now + 2 s" may have as little as 1 s left; under a loaded CI that margin flaked. Sign for 4 s and
+    # sleep until just past the truncated expiry the URL actually carries.
+    expires = datetime.now(UTC) + timedelta(seconds=4)
+    url = sign(f"{gw.url}/cdn/images/ab/abcd.png", signing_key.private_key_file, expires)
     assert call(url)[0] == 200
-    time.sleep(2.2)
+    time.sleep(max(0.0, int(expires.timestamp()) + 0.3 - time.time()))
     assert call(url)[0] == 403
 
 
