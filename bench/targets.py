@@ -38,6 +38,7 @@ TARGETS: tuple[Target, ...] = (
     Target("worker package unzipped (bytes)", "lambda_unzipped_bytes", 250 * MB, operator.lt, "<"),
     Target("layer packages the worker never imports", "layer_unused_count", 0, operator.eq, "="),
     Target("worker peak RSS, 5 × 2048² (MB)", "worker_peak_rss_mb", 512, operator.le, "≤"),
+    Target("emulator server-side 1024² text-to-image p50 (ms)", "emulator_server_ms_p50", 50, operator.lt, "<"),
 )
 
 

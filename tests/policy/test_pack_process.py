@@ -123,10 +123,15 @@ def test_config_file_levels_reach_the_pack(prod_graph: dict[str, Any], tmp_path:
     assert verdict["mandatory_violations"] == 0
 
 
-def test_warm_evaluation_is_fast(prod_graph: dict[str, Any]) -> None:
-    evaluate(prod_graph, "prod")  # the pooled process is warm after this
+def test_a_second_evaluation_reuses_the_warm_pack_process(prod_graph: dict[str, Any]) -> None:
+    # Speed is the bench's to judge (preview_prod_s); here the claim is that the pool keeps the process.
+    from imagegen_policies import offline
+
+    evaluate(prod_graph, "prod")
+    first = offline._process("prod", PACK_DIR)
     verdict = evaluate(prod_graph, "prod")
-    assert verdict["elapsed_s"] < 1.5, verdict["elapsed_s"]
+    assert offline._process("prod", PACK_DIR) is first and first.alive()
+    assert verdict["mandatory_violations"] == 0
 
 
 def test_a_stack_without_config_gets_the_packs_own_levels(prod_graph: dict[str, Any]) -> None:
