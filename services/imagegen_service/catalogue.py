@@ -12,7 +12,7 @@ aws.amazon.com/bedrock/pricing before budgeting.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -122,6 +122,10 @@ class ImageInputRules:
     min_side: int = 0
     max_side: int = 4096
     max_pixels: int = 0  # 0 = not limited beyond max_side
+    min_pixels: int = 0
+    min_ratio: float = 0.0  # width / height lower bound; 0 = not limited
+    max_ratio: float = 0.0
+    source: str = ""  # where these numbers come from
 
 
 @dataclass(frozen=True)
@@ -148,8 +152,10 @@ class Limits:
     outpaint_pixels: Range | None = None  # Stability outpaint left/right/up/down
     # Added for the Stability Image Services request fields (issue 3):
     creativity: Range | None = None  # outpaint and conservative/creative upscale
-    service_weight: Range | None = None  # 0–1 weights: fidelity, style_strength, change_strength
+    service_weight: Range | None = None  # 0–1 weights: fidelity (style guide / composition_fidelity), style_strength
+    change_strength: Range | None = None  # style transfer only
     grow_mask: Range | None = None  # pixels the mask edge grows by (inpaint, search, erase)
+    source: str = ""  # the parameter page these limits come from
 
 
 @dataclass(frozen=True)
@@ -252,13 +258,68 @@ and the emulator; a real response's image size always wins where the service rea
 STABILITY_IMAGE_STRENGTH = Range(0, 1)
 """SD3.5 image-to-image ``strength`` (section 3a). Requests carry ``similarity_strength`` on the same
 0–1 scale (1 = keep the source); the adapter sends ``strength = 1 - similarity_strength``."""
-STABILITY_CREATIVITY = Range(0.1, 0.5)
-"""UNCONFIRMED on Bedrock. Stability's API documents outpaint 0–1 and upscale 0.1–0.5 (creative) /
-0.2–0.5 (conservative, its default 0.35); the safe side is the range valid for the upscales."""
-STABILITY_SERVICE_WEIGHT = Range(0, 1)  # fidelity, composition_fidelity, style/change strength (3b)
-STABILITY_GROW_MASK = Range(0, 20)  # UNCONFIRMED on Bedrock: Stability's API documents 0–20 px
-STABILITY_FAST_UPSCALE_FACTOR = 4  # Stability's API: fast upscale multiplies each side by 4
-STABILITY_UPSCALE_PIXELS = 4_194_304  # conservative/creative upscale to ~4 MP (Stability's API docs)
+STABILITY_SERVICE_WEIGHT = Range(0, 1)  # fidelity, composition_fidelity, style_strength (3b)
+STABILITY_FAST_UPSCALE_FACTOR = 4  # "enhances image resolution by 4 times" (IMAGE_SERVICES_PAGE)
+STABILITY_UPSCALE_PIXELS = 4_194_304
+"""Conservative/creative upscale output. The Bedrock page says only "to 4K resolution"; Stability's
+own API says "a 4 megapixel output". UNCONFIRMED on Bedrock: used for sizes in job records and the
+emulator; a real response's image size always wins where the service reads it."""
+
+# ---- Stability AI Image Services: exact limits, one set per service -------------------------------
+# Source for every number below unless marked: the Amazon Bedrock user guide page
+# "Stability AI Image Services" (docs.aws.amazon.com/bedrock/latest/userguide/stable-image-services.html),
+# each service's parameter list ("has the following required parameters" / "optional").
+IMAGE_SERVICES_PAGE = "docs.aws.amazon.com/bedrock/latest/userguide/stable-image-services.html"
+SERVICE_MIN_SIDE = 64  # "Every side of the image must be at least 64 pixels"
+# 4,096: implied by the 64 px sides; stated outright for Creative Upscale
+SERVICE_MIN_PIXELS = SERVICE_MIN_SIDE * SERVICE_MIN_SIDE
+SERVICE_MAX_PIXELS = 9_437_184  # "The total pixel count cannot exceed 9,437,184 pixels"
+SERVICE_MIN_RATIO = 1 / 2.5  # "Image aspect ratio must be between 1:2.5 and 2.5:1"
+SERVICE_MAX_RATIO = 2.5
+UPSCALE_MAX_PIXELS = 1_048_576  # Creative Upscale: "between 4,096 and 1,048,576 pixels"
+FAST_UPSCALE_SIDE = Range(32, 1536)  # Fast Upscale: "Width/Height must be between 32 and 1,536 pixels"
+FAST_UPSCALE_PIXELS = Range(1_024, 1_048_576)  # Fast Upscale: "between 1,024 and 1,048,576 pixels"
+SERVICE_GROW_MASK = Range(0, 20)  # inpaint, search and replace/recolor, erase: "Range between 0 and 20. Default 5"
+SERVICE_DEFAULT_GROW_MASK = 5
+OUTPAINT_CREATIVITY = Range(0.1, 1.0)  # Outpaint: "Range between 0.1 and 1.0. Default 0.5"
+UPSCALE_CREATIVITY = Range(0.1, 0.5)  # Creative (default 0.3) and Conservative (default 0.35) Upscale
+STYLE_TRANSFER_CHANGE = Range(0.1, 1)  # Style Transfer change_strength: "Range between 0.1 and 1. Default 0.9"
+OUTPAINT_PIXELS = Range(0, 2000)  # left/right/up/down: "Range 0 to 2000"; at least one non-zero
+SERVICE_OUTPUT_FORMATS = ("png", "jpeg")
+"""The page's enum is jpeg, png, webp; we accept the subset our image store keeps (PNG/JPEG)."""
+CUTOUT_OUTPUT_FORMATS = ("png",)
+"""Remove Background: the page allows jpeg too, but JPEG has no alpha channel and would flatten the
+cut-out onto a background; only PNG keeps the transparency the cut-out exists for."""
+SERVICE_INPUT_MAX_BYTES = 5 * 1024 * 1024
+"""UNCONFIRMED: the page states no byte limit for Image Services inputs; Titan's documented 5 MB is
+the safe side (a larger body may also exceed InvokeModel's request size)."""
+
+STABILITY_SERVICE_IMAGE_INPUT = ImageInputRules(
+    max_bytes=SERVICE_INPUT_MAX_BYTES,
+    min_side=SERVICE_MIN_SIDE,
+    max_side=4857,  # not a stated limit: the largest side 9,437,184 px at 2.5:1 allows (√(9,437,184×2.5))
+    min_pixels=SERVICE_MIN_PIXELS,
+    max_pixels=SERVICE_MAX_PIXELS,
+    min_ratio=SERVICE_MIN_RATIO,
+    max_ratio=SERVICE_MAX_RATIO,
+    source=IMAGE_SERVICES_PAGE,
+)
+UPSCALE_IMAGE_INPUT = replace(
+    STABILITY_SERVICE_IMAGE_INPUT,
+    max_side=UPSCALE_MAX_PIXELS // SERVICE_MIN_SIDE,
+    max_pixels=UPSCALE_MAX_PIXELS,
+    source=IMAGE_SERVICES_PAGE + " (Creative Upscale). Conservative Upscale: the page says both "
+    "'between 64x64 and 1 megapixel' and 'cannot exceed 9,437,184 pixels': UNCONFIRMED, the safe side "
+    "is 1 megapixel. Aspect 1:2.5–2.5:1 for Creative Upscale: UNCONFIRMED (the page is silent), safe side",
+)
+FAST_UPSCALE_IMAGE_INPUT = replace(
+    STABILITY_SERVICE_IMAGE_INPUT,
+    min_side=int(FAST_UPSCALE_SIDE.low),
+    max_side=int(FAST_UPSCALE_SIDE.high),
+    min_pixels=int(FAST_UPSCALE_PIXELS.low),
+    max_pixels=int(FAST_UPSCALE_PIXELS.high),
+    source=IMAGE_SERVICES_PAGE + " (Fast Upscale). Aspect 1:2.5–2.5:1: UNCONFIRMED (the page is silent), safe side",
+)
 
 NOVA_MAX_PIXELS = 4_194_304
 """Section 1: "less than 4,194,304" vs "4.19 million pixels (2048x2048)". 2048×2048 is exactly this
@@ -303,6 +364,7 @@ NOVA_IMAGE_INPUT = ImageInputRules(
     max_pixels=NOVA_MAX_PIXELS,
 )
 TITAN_IMAGE_INPUT = ImageInputRules(max_bytes=5 * 1024 * 1024, min_side=256, max_side=1408)  # min: UNCONFIRMED
+# SD3.5 image-to-image: "min 64 px per side" (section 3a)
 STABILITY_IMAGE_INPUT = ImageInputRules(max_bytes=5 * 1024 * 1024, min_side=64, max_side=4096)
 
 NOVA_LIMITS = Limits(
@@ -356,20 +418,31 @@ STABILITY_LIMITS = Limits(
     image_input=STABILITY_IMAGE_INPUT,
     similarity_strength=STABILITY_IMAGE_STRENGTH,  # SD3.5 image-to-image only (the task check gates it)
 )
-STABILITY_SERVICE_LIMITS = Limits(
-    prompt_chars=STABILITY_TEXT,
+_SERVICE_BASE = Limits(
+    prompt_chars=STABILITY_TEXT,  # the page: 0–10,000; we require at least 1 where a prompt is required
     negative_chars=STABILITY_TEXT,
-    seed=STABILITY_SEED,
-    aspect_ratios=STABILITY_ASPECT_RATIOS,
-    output_formats=STABILITY_OUTPUT_FORMATS,
-    control_strength=CONTROL_STRENGTH,
-    default_control_strength=0.7,
-    image_input=STABILITY_IMAGE_INPUT,
-    outpaint_pixels=Range(0, 2000),
-    creativity=STABILITY_CREATIVITY,
-    service_weight=STABILITY_SERVICE_WEIGHT,
-    grow_mask=STABILITY_GROW_MASK,
+    seed=STABILITY_SEED,  # "Range 0 to 4294967294. Default 0" (0 = random)
+    output_formats=SERVICE_OUTPUT_FORMATS,
+    image_input=STABILITY_SERVICE_IMAGE_INPUT,
+    source=IMAGE_SERVICES_PAGE,
 )
+SERVICE_LIMITS: Mapping[Task, Limits] = MappingProxyType(
+    {
+        Task.INPAINTING: replace(_SERVICE_BASE, grow_mask=SERVICE_GROW_MASK),
+        Task.OUTPAINTING: replace(_SERVICE_BASE, outpaint_pixels=OUTPAINT_PIXELS, creativity=OUTPAINT_CREATIVITY),
+        Task.SEARCH_REPLACE: replace(_SERVICE_BASE, grow_mask=SERVICE_GROW_MASK),
+        Task.SEARCH_RECOLOR: replace(_SERVICE_BASE, grow_mask=SERVICE_GROW_MASK),
+        Task.ERASE_OBJECT: replace(_SERVICE_BASE, grow_mask=SERVICE_GROW_MASK),
+        Task.BACKGROUND_REMOVAL: replace(_SERVICE_BASE, output_formats=CUTOUT_OUTPUT_FORMATS),
+        Task.CONTROL_SKETCH: replace(_SERVICE_BASE, control_strength=CONTROL_STRENGTH, default_control_strength=0.7),
+        Task.CONTROL_STRUCTURE: replace(_SERVICE_BASE, control_strength=CONTROL_STRENGTH, default_control_strength=0.7),
+        Task.STYLE_GUIDE: replace(_SERVICE_BASE, aspect_ratios=STABILITY_ASPECT_RATIOS, service_weight=STABILITY_SERVICE_WEIGHT),
+        Task.STYLE_TRANSFER: replace(_SERVICE_BASE, service_weight=STABILITY_SERVICE_WEIGHT, change_strength=STYLE_TRANSFER_CHANGE),
+        Task.UPSCALE_FAST: replace(_SERVICE_BASE, image_input=FAST_UPSCALE_IMAGE_INPUT),
+        Task.UPSCALE_CONSERVATIVE: replace(_SERVICE_BASE, image_input=UPSCALE_IMAGE_INPUT, creativity=UPSCALE_CREATIVITY),
+        Task.UPSCALE_CREATIVE: replace(_SERVICE_BASE, image_input=UPSCALE_IMAGE_INPUT, creativity=UPSCALE_CREATIVITY),
+    }
+)  # fmt: skip
 
 # --------------------------------------------------------------------------- prices (section 8)
 NOVA_PRICING = Pricing(
@@ -413,6 +486,7 @@ STABILITY_SERVICE_QUOTA_RPM = 10  # UNCONFIRMED: the safe side is Ultra's observ
 
 
 def _service(key: str, profile_id: str, name: str, task: Task, price: float) -> ModelSpec:
+    """One Image Service: one task, its own limits (``SERVICE_LIMITS``)."""
     return ModelSpec(
         key=key,
         model_id=profile_id,
@@ -424,7 +498,7 @@ def _service(key: str, profile_id: str, name: str, task: Task, price: float) -> 
         lifecycle=STABILITY_SERVICES_LIFECYCLE,
         watermark=False,
         requires_eula=True,
-        limits=STABILITY_SERVICE_LIMITS,
+        limits=SERVICE_LIMITS[task],
         pricing=_flat(price, confirmed=False, source="UNCONFIRMED: undated third-party table"),
         quota=_rpm_quota(name, STABILITY_SERVICE_QUOTA_RPM),
         inference_profile=True,

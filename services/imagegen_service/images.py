@@ -119,6 +119,11 @@ def _check_size(width: int, height: int, rules: ImageInputRules) -> None:
         raise ImageProblem(f"is {width}×{height}; each side must be at most {rules.max_side} px")
     if rules.max_pixels and width * height > rules.max_pixels:
         raise ImageProblem(f"is {width}×{height}; at most {rules.max_pixels:,} pixels")
+    if rules.min_pixels and width * height < rules.min_pixels:
+        raise ImageProblem(f"is {width}×{height}; at least {rules.min_pixels:,} pixels")
+    if rules.max_ratio and not rules.min_ratio <= width / height <= rules.max_ratio:
+        span = f"1:{1 / rules.min_ratio:g}–{rules.max_ratio:g}:1"
+        raise ImageProblem(f"is {width}×{height}; its aspect ratio must be within {span}")
 
 
 def _has_transparency(image: Image.Image) -> bool:

@@ -280,7 +280,8 @@ def fields_for(spec: ModelSpec, task: Task) -> dict[str, Need]:
     image = {"source_image": _REQ}
     services: dict[Task, dict[str, Need]] = {
         Task.INPAINTING: {**text, **image, "mask_image": _OPT, "grow_mask": _OPT},
-        Task.OUTPAINTING: {**image, "prompt": _OPT, "negative_prompt": _OPT, "seed": _OPT, "creativity": _OPT,
+        # Outpaint takes no negative_prompt (its parameter list on the Image Services page has none).
+        Task.OUTPAINTING: {**image, "prompt": _OPT, "seed": _OPT, "creativity": _OPT,
                            "left": _OPT, "right": _OPT, "up": _OPT, "down": _OPT},
         Task.SEARCH_REPLACE: {**text, **image, "search_prompt": _REQ, "grow_mask": _OPT},
         Task.SEARCH_RECOLOR: {**text, **image, "select_prompt": _REQ, "grow_mask": _OPT},
@@ -410,9 +411,11 @@ def _value_problems(req: GenerationRequest, spec: ModelSpec, present: set[str]) 
         and not any(getattr(req, s) for s in sides)
     ):
         out.append(FieldProblem("left", "give at least one of left/right/up/down greater than 0 to extend"))
-    for field in ("fidelity", "style_strength", "change_strength"):
+    for field in ("fidelity", "style_strength"):
         if field in present:
             out += _in_range(field, getattr(req, field), limits.service_weight, spec)
+    if "change_strength" in present:
+        out += _in_range("change_strength", req.change_strength, limits.change_strength, spec)
     if "creativity" in present:
         out += _in_range("creativity", req.creativity, limits.creativity, spec)
     if "grow_mask" in present:

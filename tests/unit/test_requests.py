@@ -98,7 +98,7 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({**SD35, "task": "image-variation", "source_image": SRC, "aspect_ratio": "1:1"}, "aspect_ratio", "does not apply"),
     ({**OUTPAINT, "left": 2001}, "left", "0–2,000"),
     ({**OUTPAINT}, "left", "at least one"),
-    ({**OUTPAINT, "left": 10, "creativity": 0.9}, "creativity", "0.1–0.5"),
+    ({**OUTPAINT, "left": 10, "creativity": 1.5}, "creativity", "0.1–1"),  # Outpaint: "Range between 0.1 and 1.0" (Image Services page)
     ({"model": "stability-search-replace", "prompt": "a cat", "source_image": SRC}, "search_prompt", "is required"),
     ({"model": "stability-inpaint", "prompt": "a cat", "source_image": SRC, "grow_mask": 30}, "grow_mask", "0–20"),
     ({"model": "stability-style-guide", "prompt": "a cat", "source_image": SRC, "fidelity": 2.0}, "fidelity", "0–1"),
