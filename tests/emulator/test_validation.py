@@ -101,6 +101,19 @@ INVALID_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("us.stability.stable-image-style-guide-v1:0", {"image": SOURCE, "prompt": "x", "fidelity": 2}, "fidelity: must be within 0–1"),
     ("us.stability.stable-creative-upscale-v1:0", {"image": SOURCE, "prompt": "x", "creativity": 0.9}, "creativity: must be within 0.1–0.5"),
     ("us.stability.stable-style-transfer-v1:0", {"init_image": SOURCE}, "style_image: is required"),
+    # Image Services limits, from the Bedrock page "Stability AI Image Services" (each service's parameters):
+    # Creative Upscale "Total pixel count must be between 4,096 and 1,048,576 pixels" (the 4 MP input)
+    ("us.stability.stable-creative-upscale-v1:0", {"image": png_b64((2048, 2048)), "prompt": "x"}, "image: is 2048×2048; at most 1,048,576 pixels"),
+    # Fast Upscale "Width must be between 32 and 1,536 pixels"
+    ("us.stability.stable-fast-upscale-v1:0", {"image": png_b64((31, 40))}, "image: is 31×40; each side must be at least 32 px"),
+    # Inpaint "Image aspect ratio must be between 1:2.5 and 2.5:1"
+    ("us.stability.stable-image-inpaint-v1:0", {"image": png_b64((641, 256)), "prompt": "x"}, "aspect ratio must be within 1:2.5–2.5:1"),
+    # Outpaint's parameters include no negative_prompt
+    ("us.stability.stable-outpaint-v1:0", {"image": SOURCE, "left": 64, "negative_prompt": "x"}, "extraneous key [negative_prompt]"),
+    # Search and Replace grow_mask "Range between 0 and 20"
+    ("us.stability.stable-image-search-replace-v1:0", {"image": SOURCE, "prompt": "x", "search_prompt": "y", "grow_mask": 21}, "grow_mask: must be within 0–20"),
+    # Style Transfer change_strength "Range between 0.1 and 1"
+    ("us.stability.stable-style-transfer-v1:0", {"init_image": SOURCE, "style_image": SOURCE, "change_strength": 0.05}, "change_strength: must be within 0.1–1"),
     ("amazon.titan-image-generator-v9", {"prompt": "x"}, "The provided model identifier is invalid."),
 ]  # fmt: skip
 
