@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,10 @@ class ImagegenClient:
 
     def models(self) -> list[dict[str, Any]]:
         return list(self.request("GET", "/v1/models")["models"])
+
+    def provenance(self, image_id: str) -> dict[str, Any]:
+        """GET /v1/images/{image_id}/provenance: the image's record and its stored manifest, checked."""
+        return self.request("GET", f"/v1/images/{urllib.parse.quote(image_id, safe='')}/provenance")
 
 
 def download(url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> bytes:

@@ -214,6 +214,7 @@ def _sign(
         provider=spec.provider,
         seed=seed,
         job_id=fingerprint,
+        licence_record_id=config.models[spec.key].licence_record_id if spec.key in config.models else None,
         prompt_sha256=hashlib.sha256((request.prompt or "").encode()).hexdigest(),
         parameters={
             k: v

@@ -13,6 +13,7 @@ loaded once per container. ``c2pa`` is imported only when signing, to keep the h
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import threading
@@ -46,6 +47,13 @@ class GenerationFacts:
     job_id: str
     prompt_sha256: str
     parameters: dict[str, Any]
+    licence_record_id: str | None = None
+
+
+def parameters_digest(parameters: dict[str, Any]) -> str:
+    """SHA-256 of the parameters as canonical JSON (sorted keys, no spaces): what a verifier recomputes."""
+    canonical = json.dumps(parameters, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def manifest_for(facts: GenerationFacts, title: str) -> dict[str, Any]:
@@ -71,6 +79,8 @@ def manifest_for(facts: GenerationFacts, title: str) -> dict[str, Any]:
                     # The prompt itself may be personal data; its digest still ties image to metadata.
                     "prompt_sha256": facts.prompt_sha256,
                     "parameters": facts.parameters,
+                    "parameters_sha256": parameters_digest(facts.parameters),
+                    "license_record_id": facts.licence_record_id,
                 },
             },
         ],

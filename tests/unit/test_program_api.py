@@ -10,7 +10,13 @@ from imagegen_platform import capacity
 from tests.unit.program_graph import STACKS, of_type, one, preview_mutated, settings_of
 
 ROUTE = "aws:apigatewayv2/route:Route"
-CONTRACT_ROUTES = {"POST /v1/images", "POST /v1/jobs", "GET /v1/jobs/{job_id}", "GET /v1/models"}
+CONTRACT_ROUTES = {
+    "POST /v1/images",
+    "POST /v1/jobs",
+    "GET /v1/jobs/{job_id}",
+    "GET /v1/models",
+    "GET /v1/images/{image_id}/provenance",
+}
 EXTRA_ROUTES = {"GET /v1/batches/{batch_id}"}
 
 

@@ -19,6 +19,7 @@ ROUTES = (
     "GET /v1/jobs/{job_id}",
     "GET /v1/models",
     "GET /v1/batches/{batch_id}",  # beyond the contract: a batch's jobs (the api handler serves it)
+    "GET /v1/images/{image_id}/provenance",
 )
 """CONTRACT.md §3, plus the batch listing."""
 STAGE = "$default"

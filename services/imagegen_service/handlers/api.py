@@ -1,7 +1,7 @@
 """The ``api`` Lambda: CONTRACT.md §3 over API Gateway HTTP API (payload format 2.0).
 
 Routes: POST /v1/images (synchronous), POST /v1/jobs (queued), GET /v1/jobs/{job_id},
-GET /v1/batches/{batch_id}, GET /v1/models. Every error is the contract's body with its status; bad
+GET /v1/batches/{batch_id}, GET /v1/models, GET /v1/images/{image_id}/provenance. Every error is the contract's body with its status; bad
 input is never a 500. Authorisation happens before this function (IAM/JWT authoriser deployed, the
 bearer token locally), so the handler trusts the caller it is given.
 """
@@ -277,6 +277,7 @@ _ROUTES: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"/v1/jobs/(?P<id>[A-Za-z0-9_-]{1,128})/?"), "GET", "job"),
     (re.compile(r"/v1/batches/(?P<id>[A-Za-z0-9_-]{1,128})/?"), "GET", "batch"),
     (re.compile(r"/v1/models/?"), "GET", "models"),
+    (re.compile(r"/v1/images/(?P<id>[^/]{1,128})/provenance/?"), "GET", "provenance"),
 ]
 
 
@@ -307,6 +308,10 @@ def route(event: dict[str, Any], context: Any, config: RuntimeConfig) -> dict[st
             return get_job(services, match["id"])
         if name == "batch":
             return get_batch(services, match["id"])
+        if name == "provenance":
+            from imagegen_service.provenance_view import image_provenance
+
+            return _response(200, image_provenance(services, match["id"]))
         return get_models(services)
     if allowed:
         return _error(MethodNotAllowed(f"{method} is not allowed on {path}"), {"allow": ", ".join(allowed)})
