@@ -87,3 +87,9 @@ class ImageTooLargeException(EmulatorError):
 class InvalidS3ObjectException(EmulatorError):
     code = "InvalidS3ObjectException"
     status = 400
+
+
+# Service Quotas (JSON 1.1)
+class NoSuchResourceException(EmulatorError):
+    code = "NoSuchResourceException"
+    status = 400

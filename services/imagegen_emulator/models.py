@@ -29,6 +29,7 @@ from imagegen_service.requests import GenerationRequest, effective_seed, image_c
 
 from imagegen_emulator import exceptions as exc
 from imagegen_emulator import render, studio
+from imagegen_emulator.control import ControlPlane
 from imagegen_emulator.guardrail import Guardrail, GuardrailPolicy
 from imagegen_emulator.knobs import Knobs
 
@@ -114,6 +115,7 @@ class EmulatorBackend:
         self._windows: dict[str, deque[float]] = {}
         self._quota_lock = threading.Lock()
         self.stats = Stats()
+        self.control = ControlPlane(self._today_is, rpm=knobs.rpm)
 
     def reset(self) -> None:
         with self._quota_lock:

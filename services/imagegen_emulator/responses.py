@@ -4,21 +4,31 @@ Routes (what boto3 sends):
 - ``POST /model/{modelId}/invoke`` — bedrock-runtime InvokeModel (REST-JSON; modelId URL-encoded)
 - ``POST /guardrail/{id}/version/{version}/apply`` — bedrock-runtime ApplyGuardrail
 - ``POST /`` with ``X-Amz-Target: RekognitionService.DetectModerationLabels`` — Rekognition (JSON 1.1)
+- ``GET /foundation-models``, ``GET /foundation-models/{id}``, ``GET /foundation-model-availability/{id}`` —
+  the bedrock control plane (ListFoundationModels, GetFoundationModel, GetFoundationModelAvailability),
+  answered for the region in the request's SigV4 credential scope (``control.py``)
+- ``POST /`` with ``X-Amz-Target: ServiceQuotasV20190624.GetServiceQuota`` — Bedrock's quotas (JSON 1.1)
+- ``GET|POST /_emulator/account`` — read or replace the emulated account's state (``control.AccountState``)
 - ``GET /_emulator/stats``, ``POST /_emulator/reset`` — for tests and benchmarks
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from imagegen_emulator import exceptions as exc
+from imagegen_emulator.control import AccountState, AccountStateInvalid
 from imagegen_emulator.models import EmulatorBackend
 
 REKOGNITION_TARGET = "RekognitionService.DetectModerationLabels"
+SERVICE_QUOTAS_TARGET = "ServiceQuotasV20190624.GetServiceQuota"
+DEFAULT_REGION = "us-east-1"
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
 BEDROCK_ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 
 
@@ -33,18 +43,36 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ verbs
     def do_GET(self) -> None:
-        if self.path.split("?")[0] == "/_emulator/stats":
-            self._read_body()
-            self._json(200, self.backend.stats_snapshot())
-        else:
-            self._read_body()
-            self._bedrock_error(exc.UnknownOperation(f"No route for GET {self.path}"))
+        self._read_body()
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        control = self.backend.control
+        try:
+            if path == "/_emulator/stats":
+                self._json(200, self.backend.stats_snapshot())
+            elif path == "/_emulator/account":
+                self._json(200, {"account": _account_json(control.state)})
+            elif path == "/foundation-models":
+                self._json(200, control.list_foundation_models(self._region(), dict(parse_qsl(query))))
+            elif len(parts) == 3 and parts[1] == "foundation-models":
+                self._json(200, control.get_foundation_model(unquote(parts[2]), self._region()))
+            elif len(parts) == 3 and parts[1] == "foundation-model-availability":
+                self._json(200, control.get_foundation_model_availability(unquote(parts[2]), self._region()))
+            elif path == "/guardrails":
+                self._json(200, {"guardrails": []})  # ListGuardrails: the emulated account has none yet
+            else:
+                raise exc.UnknownOperation(f"No route for GET {self.path}")
+        except exc.EmulatorError as error:
+            self._bedrock_error(error)
 
     def do_POST(self) -> None:
         raw = self._read_body()
         path = self.path.split("?")[0]
         target = self.headers.get("X-Amz-Target", "")
         try:
+            if target == SERVICE_QUOTAS_TARGET:
+                self._service_quotas(raw)
+                return
             if target:
                 self._rekognition(target, raw)
                 return
@@ -52,6 +80,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if path == "/_emulator/reset":
                 self.backend.reset()
                 self._json(200, {"reset": True})
+            elif path == "/_emulator/account":
+                try:
+                    state = AccountState.from_json(_json_body(raw))
+                except AccountStateInvalid as error:
+                    raise exc.ValidationException(str(error)) from None
+                self.backend.control.set_state(state)
+                self._json(200, {"account": _account_json(state)})
             elif len(parts) == 4 and parts[1] == "model" and parts[3] == "invoke":
                 self._json(200, self.backend.invoke_model(unquote(parts[2]), raw))
             elif len(parts) == 6 and parts[1] == "guardrail" and parts[3] == "version" and parts[5] == "apply":
@@ -75,6 +110,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send(error.status, json.dumps(body).encode(), "application/x-amz-json-1.1")
             return
         self._send(200, json.dumps(result).encode(), "application/x-amz-json-1.1")
+
+    def _service_quotas(self, raw: bytes) -> None:
+        try:
+            result = self.backend.control.get_service_quota(_json_body(raw), self._region())
+        except exc.EmulatorError as error:
+            body = {"__type": error.code, "Message": error.message}
+            self._send(error.status, json.dumps(body).encode(), "application/x-amz-json-1.1")
+            return
+        self._send(200, json.dumps(result).encode(), "application/x-amz-json-1.1")
+
+    def _region(self) -> str:
+        """The region the caller signed for (SigV4 credential scope): one emulator serves every region."""
+        match = _CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
+        return match.group(1) if match else DEFAULT_REGION
 
     def _bedrock_error(self, error: exc.EmulatorError) -> None:
         body = json.dumps({"message": error.message}).encode()
@@ -112,3 +161,19 @@ def _json_body(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise exc.ValidationException("The request body must be a JSON object.")
     return body
+
+
+def _account_json(state: AccountState) -> dict[str, Any]:
+    models = {
+        key: {
+            "not_offered_in": sorted(view.not_offered_in),
+            "lifecycle": view.lifecycle,
+            "agreement": view.agreement,
+            "agreement_error": view.agreement_error,
+            "authorization": view.authorization,
+            "entitlement": view.entitlement,
+            "quota_code": view.quota_code,
+        }
+        for key, view in state.models.items()
+    }
+    return {"models": models, "quotas": {region: dict(codes) for region, codes in state.quotas.items()}}

@@ -17,6 +17,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from imagegen_emulator.control import AccountState
 from imagegen_emulator.guardrail import GuardrailPolicy
 from imagegen_emulator.knobs import Knobs, from_env, parse_faults, parse_latency, parse_rpm
 from imagegen_emulator.models import EmulatorBackend
@@ -98,12 +99,15 @@ def start(
     seed: int | None = None,
     today: date | Callable[[], date] | None = None,
     use_env: bool = True,
+    account: AccountState | Mapping[str, Any] | None = None,
 ) -> RunningEmulator:
     """Start the emulator on 127.0.0.1:``port`` (0 = any free port) in a background thread.
 
     ``guardrail``: a ``GuardrailSettings`` or ``GuardrailPolicy``; ``stack``: load it from that stack.
     ``seed`` makes injected faults and Stability's random seeds reproducible. ``today`` pins the
-    lifecycle date (default: ``clock.today()``, which honours ``IMAGEGEN_TODAY``).
+    lifecycle date (default: ``clock.today()``, which honours ``IMAGEGEN_TODAY``). ``account``: the
+    emulated account's control-plane state (``control.AccountState`` or its JSON form);
+    ``AccountStateInvalid`` names a bad field.
     """
     knobs = knobs_from(rpm=rpm, faults=faults, latency_ms=latency_ms, use_env=use_env)
     policy: GuardrailPolicy | None
@@ -116,6 +120,8 @@ def start(
     else:
         policy = None
     backend = EmulatorBackend(knobs, guardrail=policy, seed=seed, today=today)
+    if account is not None:
+        backend.control.set_state(account if isinstance(account, AccountState) else AccountState.from_json(account))
     handler = type("BoundEmulatorHandler", (EmulatorHandler,), {"backend": backend})
     server = _Server((HOST, port), handler)
     return RunningEmulator(server, backend)

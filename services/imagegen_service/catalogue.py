@@ -660,3 +660,18 @@ def lookup(key_or_id: str) -> ModelSpec:
 
 def all_models() -> tuple[ModelSpec, ...]:
     return _MODELS
+
+
+# --------------------------------------------------------------------------- guardrail features by region
+# Bedrock user guide, "Block harmful images with content filters" (guardrails-mmfilter): image content
+# filters are generally available in these regions for Hate, Insults, Sexual, Violence, Misconduct and
+# Prompt attack; in preview in a second list for Hate, Insults, Sexual and Violence only. The stacks'
+# guardrail filters images in all six categories, so it needs a GA region. Regions on neither list are
+# UNCONFIRMED: the safe side is to treat them as not offering image filters (doctor fails there).
+GUARDRAIL_IMAGE_FILTER_REGIONS: tuple[str, ...] = ("us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1")
+GUARDRAIL_IMAGE_FILTER_PREVIEW_REGIONS: tuple[str, ...] = (
+    "us-east-2", "ap-south-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "eu-west-1", "eu-west-2",
+    "us-gov-west-1",
+)  # fmt: skip
+GUARDRAIL_IMAGE_FILTER_PREVIEW_CATEGORIES: tuple[str, ...] = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE")
+GUARDRAIL_FEATURES_SOURCE = "docs.aws.amazon.com/bedrock/latest/userguide/guardrails-mmfilter.html"

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "imagegen_platform.cli.emulator",
     "imagegen_platform.cli.client",
     "imagegen_platform.cli.customer",
+    "imagegen_platform.cli.doctor",
     "imagegen_platform.cli.cost",
     "imagegen_platform.cli.verify",
 )

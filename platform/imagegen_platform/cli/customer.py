@@ -77,6 +77,9 @@ def register(subparsers: Any) -> None:
     )
     deploy.add_argument("name", help="customer name or stack (acme or customer-acme)")
     deploy.add_argument("--up", action="store_true", help="update the stack (default: preview only)")
+    deploy.add_argument(
+        "--skip-doctor", action="store_true", help="do not run imagegen doctor first (logged; not recommended)"
+    )
     deploy.add_argument("--root", type=Path, help="repository root (default: IMAGEGEN_ROOT or this checkout)")
     deploy.set_defaults(handler=run_deploy)
 
@@ -237,6 +240,7 @@ def run_deploy(args: argparse.Namespace) -> int:
 
     from imagegen_platform import automation
 
+    preflight(automation.stack_name(args.name), _root(args), skip=args.skip_doctor)
     try:
         result = automation.deploy(args.name, "up" if args.up else "preview", root=_root(args))
     except PulumiFailed as error:
@@ -255,3 +259,27 @@ def run_deploy(args: argparse.Namespace) -> int:
         f"imagegen customer: {result.operation} of {result.stack} {'succeeded' if result.succeeded else 'FAILED'} ({changes})"
     )
     return 0 if result.succeeded else 1
+
+
+def preflight(stack: str, root: Path, *, skip: bool) -> None:
+    """`imagegen doctor` before any deploy: stop on a failed check unless the partner skips it (logged)."""
+    import logging
+    import sys
+
+    from imagegen_platform.cli.doctor import print_report
+    from imagegen_platform.doctor import run_doctor
+
+    if skip:
+        message = f"doctor SKIPPED for {stack} (--skip-doctor): the target account was not checked"
+        logging.getLogger("imagegen.deploy").warning(message)
+        sys.stderr.write(f"imagegen customer: {message}\n")
+        return
+    report = run_doctor(stack, config_file=root / "stacks" / f"Pulumi.{stack}.yaml")
+    print_report(report, sys.stderr)
+    if not report.ok:
+        names = ", ".join(sorted({f"{c.name} [{c.subject}]" if c.subject else c.name for c in report.failures}))
+        raise CommandError(
+            f"doctor found {len(report.failures)} failure(s) in the account for {stack} ({names}); nothing was "
+            "deployed. Fix them (each has its remedy above) or pass --skip-doctor",
+            exit_code=1,
+        )

@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -30,10 +31,15 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--latency-ms", metavar="N", help="simulated model latency per image (ms)")
     serve.add_argument("--stack", metavar="NAME", help="apply this stack's guardrail settings")
     serve.add_argument("--seed", type=int, default=None, help="seed for injected faults (reproducible runs)")
+    serve.add_argument(
+        "--account", type=Path, metavar="JSON", help="the emulated account's control-plane state (models offered, "
+        "lifecycle, Marketplace agreements, quotas): see imagegen_emulator/control.py"
+    )  # fmt: skip
     serve.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from imagegen_emulator.control import AccountStateInvalid
     from imagegen_emulator.knobs import KnobInvalid, parse_faults, parse_latency, parse_rpm
     from imagegen_emulator.server import start
 
@@ -43,9 +49,12 @@ def run(args: argparse.Namespace) -> int:
         rpm = parse_rpm(args.rpm, knob="--rpm") if args.rpm else None
         faults = parse_faults(args.faults, knob="--faults") if args.faults is not None else None
         latency = parse_latency(args.latency_ms, knob="--latency-ms") if args.latency_ms is not None else None
-        emulator = start(args.port, rpm=rpm, faults=faults, latency_ms=latency, stack=args.stack, seed=args.seed)
-    except KnobInvalid as error:
-        raise CommandError(str(error), 2) from None
+        account = _account(args.account) if args.account is not None else None
+        emulator = start(
+            args.port, rpm=rpm, faults=faults, latency_ms=latency, stack=args.stack, seed=args.seed, account=account
+        )
+    except (KnobInvalid, AccountStateInvalid) as error:
+        raise CommandError(f"--account: {error}" if isinstance(error, AccountStateInvalid) else str(error), 2) from None
     except OSError as error:
         raise CommandError(f"--port: cannot listen on 127.0.0.1:{args.port} ({error.strerror})", 1) from None
     stop = threading.Event()
@@ -63,3 +72,14 @@ def run(args: argparse.Namespace) -> int:
         emulator.stop()
     sys.stderr.write("imagegen emulator: stopped\n")
     return 0
+
+
+def _account(path: Path) -> Any:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"--account: cannot read {path} ({error.__class__.__name__})", 2) from None
+    except ValueError as error:
+        raise CommandError(f"--account: {path} is not JSON ({error})", 2) from None

@@ -1,0 +1,216 @@
+"""`imagegen doctor --stack customer-acme` against offline accounts: a healthy one, then one injected
+problem at a time (and all at once), each reported by name with its remedy.
+
+Expected facts come from outside our code: the Bedrock user guide ("Request access to models":
+Marketplace actions, 15-minute subscription; "Model lifecycle": Legacy models only for accounts
+that use them), the CloudFront developer guide (certificates only from us-east-1) and the botocore
+service model's enums (AVAILABLE / PENDING / NOT_AVAILABLE …).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from imagegen_platform.cli import main
+from imagegen_platform.settings import StackSettings
+
+from tests.doctor.account import OfflineAccount
+from tests.doctor.conftest import STACK, by_name, make_healthy
+
+MARKETPLACE_ACTIONS = ("aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe", "aws-marketplace:ViewSubscriptions")
+
+
+def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    code = main(["doctor", "--stack", STACK, "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_healthy_account_is_ready(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the customer's account with both secrets, the certificate in us-east-1, default Bedrock access
+    make_healthy(acme_account, acme_settings)
+    # WHEN the partner runs doctor
+    code, report = doctor(capsys)
+    # THEN nothing fails and every check family answered
+    assert code == 0, [c for c in report["checks"] if c["status"] == "fail"]
+    assert report["ok"] is True and report["account"] == "111122223333"
+    statuses = {(c["name"], c["subject"]): c["status"] for c in report["checks"]}
+    for model in ("stable-image-core", "sd3-5-large"):
+        assert statuses[("model-offered", model)] == "pass"
+        assert statuses[("model-lifecycle", model)] == "pass"
+        assert statuses[("model-access", model)] == "pass"
+        # No confirmed quota code for these models: a warning with the lookup command, never a guess.
+        assert statuses[("quota", model)] == "warn"
+    assert statuses[("deploy-role", "arn:aws:iam::111122223333:role/imagegen-deploy")] == "pass"
+    assert statuses[("certificate", acme_settings.delivery.certificate_arn)] == "pass"
+    assert statuses[("secret", "delivery.private_key_secret_arn")] == "pass"
+    assert statuses[("secret", "provenance.signing_secret_arn")] == "pass"
+    assert statuses[("guardrail", "")] == "pass"  # us-west-2: image filters GA (guardrails-mmfilter page)
+    assert [e["bedrock_status"] for e in report["lifecycle"]] == ["ACTIVE", "ACTIVE"]
+
+
+def test_model_not_offered_in_region(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_healthy(acme_account, acme_settings)
+    acme_account.set_bedrock({"models": {"stable-image-core": {"not_offered_in": ["us-west-2"]}}})
+    code, report = doctor(capsys)
+    assert code == 1
+    [check] = by_name(report, "model-offered", "stable-image-core")
+    assert check["status"] == "fail"
+    assert "stability.stable-image-core-v1:1" in check["message"] and "us-west-2" in check["message"]
+    assert "models[0].region" in check["remediation"]
+    assert by_name(report, "model-offered", "sd3-5-large")[0]["status"] == "pass"
+
+
+def test_marketplace_agreement_pending_warns(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_healthy(acme_account, acme_settings)
+    acme_account.set_bedrock({"models": {"sd3-5-large": {"agreement": "PENDING"}}})
+    code, report = doctor(capsys)
+    # The background subscription "can take up to 15 minutes" and calls may succeed meanwhile: a warning.
+    assert code == 0
+    [check] = by_name(report, "model-access", "sd3-5-large")
+    assert check["status"] == "warn" and "PENDING" in check["message"] and "15 minutes" in check["remediation"]
+
+
+def test_marketplace_agreement_missing_fails_with_the_subscribe_permissions(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_healthy(acme_account, acme_settings)
+    acme_account.set_bedrock(
+        {"models": {"stable-image-core": {"agreement": "NOT_AVAILABLE", "entitlement": "NOT_AVAILABLE"}}}
+    )
+    code, report = doctor(capsys)
+    assert code == 1
+    checks = by_name(report, "model-access", "stable-image-core")
+    assert {c["status"] for c in checks} == {"fail"}
+    assert all(action in checks[0]["remediation"] for action in MARKETPLACE_ACTIONS)
+    assert "payment method" in checks[0]["remediation"]
+
+
+def test_legacy_model_the_account_may_not_use(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN Bedrock marks SD3.5 Large Legacy (the catalogue still says Active) and this account has not used it
+    make_healthy(acme_account, acme_settings)
+    acme_account.set_bedrock({"models": {"sd3-5-large": {"lifecycle": "LEGACY", "entitlement": "NOT_AVAILABLE"}}})
+    code, report = doctor(capsys)
+    assert code == 1
+    [check] = by_name(report, "model-lifecycle", "sd3-5-large")
+    assert check["status"] == "fail" and "Legacy" in check["message"] and "may not use" in check["message"]
+    [entry] = [e for e in report["lifecycle"] if e["model"] == "sd3-5-large"]
+    assert entry["catalogue_status"] == "active" and entry["bedrock_status"] == "LEGACY"
+    assert entry["account_may_use"] is False
+
+
+def test_legacy_model_the_account_still_uses_warns_and_asks_for_the_record(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_healthy(acme_account, acme_settings)
+    acme_account.set_bedrock({"models": {"sd3-5-large": {"lifecycle": "LEGACY"}}})
+    code, report = doctor(capsys)
+    assert code == 0
+    [check] = by_name(report, "model-lifecycle", "sd3-5-large")
+    assert check["status"] == "warn" and "policy config" in check["remediation"]
+    assert [e["account_may_use"] for e in report["lifecycle"] if e["model"] == "sd3-5-large"] == [True]
+
+
+def test_missing_secret(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_healthy(acme_account, acme_settings, skip={"provenance.signing_secret_arn"})
+    code, report = doctor(capsys)
+    assert code == 1
+    [check] = by_name(report, "secret", "provenance.signing_secret_arn")
+    assert check["status"] == "fail" and "does not exist" in check["message"]
+    assert acme_settings.provenance.signing_secret_arn in check["message"]
+    assert by_name(report, "secret", "delivery.private_key_secret_arn")[0]["status"] == "pass"
+
+
+def test_certificate_in_the_wrong_region(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the partner requested the certificate in the stack's region, not in us-east-1
+    make_healthy(acme_account, acme_settings, skip={"certificate"})
+    assert acme_settings.delivery.domain_name
+    in_stack_region = acme_account.import_certificate(acme_settings.delivery.domain_name, "us-west-2")
+    code, report = doctor(capsys)
+    assert code == 1
+    [check] = by_name(report, "certificate")
+    assert check["status"] == "fail"
+    assert "us-east-1" in check["message"] and in_stack_region in check["message"]
+
+
+def test_account_mismatch_stops_before_reading_the_wrong_account(
+    acme_account: OfflineAccount, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN a stack file whose C2PA secret ARN names another account (stacks copied from an example)
+    original = Path(__file__).resolve().parents[2] / "stacks" / f"Pulumi.{STACK}.yaml"
+    document = yaml.safe_load(original.read_text())
+    settings = document["config"]["imagegen:settings"]
+    settings["provenance"]["signing_secret_arn"] = "arn:aws:secretsmanager:us-west-2:123456789012:secret:c2pa-AbCdEf"
+    changed = tmp_path / "stack.yaml"
+    changed.write_text(yaml.safe_dump(document))
+    code, report = doctor(capsys, "--config-file", str(changed))
+    assert code == 1
+    [check] = by_name(report, "account")
+    assert check["status"] == "fail" and "provenance.signing_secret_arn names account 123456789012" in check["message"]
+    assert not by_name(report, "model-offered")  # nothing else is asked of the wrong account
+
+
+def test_every_injected_problem_at_once_is_reported_by_name(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_healthy(acme_account, acme_settings, skip={"provenance.signing_secret_arn", "certificate"})
+    assert acme_settings.delivery.domain_name
+    acme_account.import_certificate(acme_settings.delivery.domain_name, "us-west-2")
+    acme_account.set_bedrock(
+        {
+            "models": {
+                "stable-image-core": {"not_offered_in": ["us-west-2"]},
+                "sd3-5-large": {"agreement": "PENDING", "lifecycle": "LEGACY", "entitlement": "NOT_AVAILABLE"},
+            }
+        }
+    )
+    code = main(["doctor", "--stack", STACK])
+    text = capsys.readouterr().out
+    assert code == 1
+    for line in (
+        "FAIL  model-offered [stable-image-core]",
+        "WARN  model-access [sd3-5-large]: Stable Diffusion 3.5 Large (stability.sd3-5-large-v1:0) in us-west-2: "
+        "the Marketplace agreement for Stability AI is PENDING",
+        "FAIL  model-lifecycle [sd3-5-large]",
+        "FAIL  secret [provenance.signing_secret_arn]",
+        f"FAIL  certificate [{acme_settings.delivery.certificate_arn}]",
+    ):
+        assert line in text, line
+    assert "NOT READY" in text
+
+
+def test_go_live_steps_in_the_order_a_partner_runs_them(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_healthy(acme_account, acme_settings)
+    _, report = doctor(capsys)
+    steps = [step.split(":", 1)[0] for step in report["go_live"]]
+    assert steps == [
+        "Payment method", "Marketplace", "Certificate", "Secret", "Secret", "Preflight", "Deploy", "DNS",
+        "First generation",
+    ]  # fmt: skip
+    marketplace = report["go_live"][1]
+    assert all(action in marketplace for action in MARKETPLACE_ACTIONS)
+    assert "stability.stable-image-core-v1:1" in marketplace and "stability.sd3-5-large-v1:0" in marketplace
+    assert "images.acme.example" in report["go_live"][7]
+
+
+def test_bad_stack_is_exit_2_naming_the_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor", "--stack", "no-such-stack"])
+    assert code == 2
+    assert "Pulumi.no-such-stack.yaml" in capsys.readouterr().err
