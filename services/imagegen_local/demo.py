@@ -62,6 +62,7 @@ class DemoRun:
     preview: dict[str, Any] = field(default_factory=dict)
     emulator: dict[str, Any] = field(default_factory=dict)
     files: dict[Path, str] = field(default_factory=dict)  # saved image → caption
+    provenance: dict[str, Any] = field(default_factory=dict)  # imagegen verify's verdicts on the saved images
     started: float = field(default_factory=time.monotonic)
 
     def step(self, name: str, description: str) -> Step:
@@ -241,6 +242,7 @@ def save_pictures(run: DemoRun, platform: LocalPlatform, client: ImagegenClient)
             section.notes.append(f"HTTP {error.status} {error.code}: {error.message}")
         sections.append(section)
     sections[0].notes.append(_delivery_checks(run, platform))
+    sections[0].notes.append(_provenance_checks(run, platform))
     pictures.contact_sheet(
         sweep_tiles, run.out_dir / "contact-sheet.png", title=f"Seed sweep: {SUBJECT} (product-shot preset)", columns=3
     )
@@ -264,6 +266,29 @@ def _delivery_checks(run: DemoRun, platform: LocalPlatform) -> str:
         if error.code != 403:
             raise DemoFailed(f"a tampered signed URL answered {error.code}, not 403") from None
     return f"delivery: a tampered signed URL → 403; {quarantined} object(s) under quarantine/ (never served)"
+
+
+def _provenance_checks(run: DemoRun, platform: LocalPlatform) -> str:
+    """Check every saved image as ``imagegen verify --trust-anchor`` would, with the local signing CA pinned."""
+    from imagegen_service.provenance_check import check
+
+    assert platform.aws is not None and platform.aws.c2pa_files is not None
+    anchor_file = platform.aws.c2pa_files[0]
+    anchor = anchor_file.read_text()
+    verdicts: dict[str, int] = {}
+    example = None
+    for path in run.files:
+        found = check(path.read_bytes(), anchor)
+        verdict = "trusted" if found.trusted else ("absent" if not found.manifest else "failed")
+        if verdict == "failed":
+            raise DemoFailed(f"{path}: its C2PA manifest does not verify ({found.problems})")
+        verdicts[verdict] = verdicts.get(verdict, 0) + 1
+        example = example or (path if found.trusted else None)
+    run.provenance = {"verdicts": verdicts, "anchor": str(anchor_file), "example": str(example) if example else None}
+    return (
+        f"provenance: {verdicts.get('trusted', 0)} image(s) carry a C2PA manifest trusted under {anchor_file.name}; "
+        f"{verdicts.get('absent', 0)} carry none (Amazon models: the provider's invisible watermark instead)"
+    )
 
 
 def summary_table(run: DemoRun) -> Table:

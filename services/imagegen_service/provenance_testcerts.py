@@ -40,8 +40,8 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def make_test_chain(common_name: str = "imagegen local provenance") -> TestChain:
-    """A fresh CA and an ES256 leaf issued by it, valid from yesterday for a year."""
+def make_test_chain(common_name: str = "imagegen local provenance", validity: timedelta = _VALIDITY) -> TestChain:
+    """A fresh CA and an ES256 leaf issued by it, valid from yesterday for ``validity`` (a year)."""
     now = datetime.now(UTC) - timedelta(days=1)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(f"{common_name} test CA")
@@ -52,7 +52,7 @@ def make_test_chain(common_name: str = "imagegen local provenance") -> TestChain
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + _VALIDITY)
+        .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -79,7 +79,7 @@ def make_test_chain(common_name: str = "imagegen local provenance") -> TestChain
         .public_key(leaf_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + _VALIDITY)
+        .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(

@@ -87,5 +87,12 @@ def run(args: argparse.Namespace) -> int:
         console.print(
             f"time: {elapsed:.1f} s · pictures: {out_dir / 'contact-sheet.png'} and {out_dir / 'gallery.html'}"
         )
+        if demo.provenance.get("example"):
+            verdicts = demo.provenance["verdicts"]
+            console.print(
+                f"provenance: {verdicts.get('trusted', 0)} image(s) with a trusted C2PA manifest, "
+                f"{verdicts.get('absent', 0)} without; check one yourself: imagegen verify "
+                f"{demo.provenance['example']} --trust-anchor {demo.provenance['anchor']}"
+            )
         console.print(f"summary: {summary} · handler logs: {log_file}")
     return 0
