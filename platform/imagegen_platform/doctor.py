@@ -23,9 +23,10 @@ the tests point it at moto server and the emulator.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +41,11 @@ MARKETPLACE_ACTIONS = ("aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe
 """What the first call of a third-party model needs on the calling identity, with a payment method on
 the account (Bedrock user guide, "Request access to models")."""
 MARKETPLACE_SETUP_MINUTES = 15  # same page: the background subscription takes up to 15 minutes
+LEGACY_ACTIVE_USE_DAYS = 15
+"""AWS keeps serving a Legacy model to accounts that used it in the last 15 days
+(shared/reference/bedrock-api-facts.md §0)."""
+BEDROCK_METRICS_NAMESPACE = "AWS/Bedrock"  # Bedrock user guide, "Monitor bedrock-runtime inference …"
+INVOCATIONS_METRIC = "Invocations"
 DOCTOR_ACTIONS = (
     "sts:AssumeRole",  # by the partner's identity, on the customer's deploy role
     "sts:GetCallerIdentity",  # needs no permission
@@ -50,6 +56,7 @@ DOCTOR_ACTIONS = (
     "acm:ListCertificates",
     "secretsmanager:DescribeSecret",
     "servicequotas:GetServiceQuota",
+    "cloudwatch:GetMetricStatistics",  # Legacy models only: when the account last invoked them
 )
 """Every AWS action doctor calls: all read-only. The deploy role grants those after sts:*."""
 
@@ -78,9 +85,16 @@ class LifecycleEntry:
     bedrock_status: str | None  # ACTIVE / LEGACY; None when Bedrock does not offer it
     account_may_use: bool | None  # entitlement and authorization; None when unknown
     checked_on: str
+    last_invoked_on: str | None = None  # Legacy models: the last day CloudWatch counted invocations
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def legacy_in_use(self) -> dict[str, str] | None:
+        """The policy config's record that this account uses the Legacy model (``legacyInUse`` entry)."""
+        if self.last_invoked_on is None:
+            return None
+        return {"model": self.model, "lastInvokedOn": self.last_invoked_on, "checkedOn": self.checked_on}
 
 
 @dataclass
@@ -339,9 +353,11 @@ def _check_model(
             availability.get("entitlementAvailability") == "AVAILABLE"
             and availability.get("authorizationStatus") == "AUTHORIZED"
         )
-    report.lifecycle.append(
-        LifecycleEntry(key, model_id, region, catalogue_status.value, bedrock_status, may_use, today.isoformat())
+    last_invoked = _last_invoked(aws, region, spec, today) if bedrock_status == "LEGACY" else None
+    entry = LifecycleEntry(
+        key, model_id, region, catalogue_status.value, bedrock_status, may_use, today.isoformat(), last_invoked
     )
+    report.lifecycle.append(entry)
     if bedrock_status == "LEGACY":
         if may_use is False:
             report.checks.append(
@@ -356,13 +372,24 @@ def _check_model(
                 )
             )
         else:
+            record = entry.legacy_in_use()
+            used = (
+                f"last invoked {last_invoked}"
+                if last_invoked
+                else f"but CloudWatch shows no invocation in the last {LEGACY_ACTIVE_USE_DAYS} days, after which "
+                "AWS stops serving it to the account"
+            )
             report.checks.append(
                 Check(
                     "model-lifecycle",
                     "warn",
-                    f"{where}: Bedrock marks it Legacy; this account may still use it",
-                    "record in the stack's policy config that the account already uses it (checked "
-                    f"{today.isoformat()}) and plan a replacement before its end of life",
+                    f"{where}: Bedrock marks it Legacy; this account may still use it ({used})",
+                    (
+                        "record the account's use in the stack's policy config (legacyInUse: "
+                        f"{json.dumps(record)}) and plan a replacement before its end of life"
+                    )
+                    if record
+                    else "invoke it now if the stack must keep it, then run doctor again; better, enable an Active model",
                     subject=key,
                 )
             )
@@ -382,6 +409,25 @@ def _check_model(
 
     if availability is not None:
         _check_access(availability, where, key, spec, report)
+
+
+def _last_invoked(aws: _Aws, region: str, spec: catalogue.ModelSpec, today: date) -> str | None:
+    """The last day in the Legacy window on which CloudWatch counted invocations of the model."""
+    start = datetime.combine(today - timedelta(days=LEGACY_ACTIVE_USE_DAYS), time.min, tzinfo=UTC)
+    try:
+        answer = aws.client("cloudwatch", region).get_metric_statistics(
+            Namespace=BEDROCK_METRICS_NAMESPACE,
+            MetricName=INVOCATIONS_METRIC,
+            Dimensions=[{"Name": "ModelId", "Value": spec.model_id}],
+            StartTime=start,
+            EndTime=start + timedelta(days=LEGACY_ACTIVE_USE_DAYS + 1),
+            Period=86_400,
+            Statistics=["Sum"],
+        )
+    except _aws_errors():
+        return None  # unknown: the check then asks for an invocation rather than guessing one
+    days = [point["Timestamp"] for point in answer.get("Datapoints", []) if point.get("Sum", 0) > 0]
+    return max(days).date().isoformat() if days else None
 
 
 def _check_access(

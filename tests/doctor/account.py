@@ -89,6 +89,22 @@ class OfflineAccount:
         backend._certificates[as_arn] = bundle
         return as_arn
 
+    def record_invocations(self, model_id: str, region: str, day: datetime.date, count: int = 3) -> None:
+        """What Bedrock publishes when the account invokes a model (AWS/Bedrock Invocations by ModelId)."""
+        when = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+        self._client("cloudwatch", region).put_metric_data(
+            Namespace="AWS/Bedrock",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [{"Name": "ModelId", "Value": model_id}],
+                    "Timestamp": when,
+                    "Value": float(count),
+                    "Unit": "Count",
+                }
+            ],
+        )
+
     def set_bedrock(self, state: dict[str, Any]) -> None:
         """The account's Bedrock view (``imagegen_emulator.control.AccountState`` JSON), over HTTP."""
         request = urllib.request.Request(

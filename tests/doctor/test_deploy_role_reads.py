@@ -34,6 +34,7 @@ def test_the_deploy_role_grants_every_doctor_read(acme_settings: StackSettings) 
         "acm:ListCertificates": "*",
         "secretsmanager:DescribeSecret": secret,
         "servicequotas:GetServiceQuota": f"arn:aws:servicequotas:us-west-2:{ACCOUNT}:bedrock/L-7DBB06FD",
+        "cloudwatch:GetMetricStatistics": "*",
     }
     for action in DOCTOR_ACTIONS:
         if action.startswith("sts:"):  # AssumeRole is the partner's; GetCallerIdentity needs no permission

@@ -9,6 +9,7 @@ service model's enums (AVAILABLE / PENDING / NOT_AVAILABLE …).
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from imagegen_platform.cli import main
 from imagegen_platform.settings import StackSettings
+from imagegen_service import clock
 
 from tests.doctor.account import OfflineAccount
 from tests.doctor.conftest import STACK, by_name, make_healthy
@@ -110,16 +112,38 @@ def test_legacy_model_the_account_may_not_use(
     assert entry["account_may_use"] is False
 
 
-def test_legacy_model_the_account_still_uses_warns_and_asks_for_the_record(
+def test_legacy_model_the_account_still_uses_warns_with_the_policy_config_record(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a Legacy model this account invoked three days ago (CloudWatch AWS/Bedrock Invocations)
+    make_healthy(acme_account, acme_settings)
+    acme_account.set_bedrock({"models": {"sd3-5-large": {"lifecycle": "LEGACY"}}})
+    today = clock.today()
+    used_on = today - datetime.timedelta(days=3)
+    acme_account.record_invocations("stability.sd3-5-large-v1:0", "us-west-2", used_on)
+    code, report = doctor(capsys)
+    # THEN a warning whose remedy is the policy config's legacyInUse entry, with the dates it needs
+    assert code == 0
+    [check] = by_name(report, "model-lifecycle", "sd3-5-large")
+    record = {"model": "sd3-5-large", "lastInvokedOn": used_on.isoformat(), "checkedOn": today.isoformat()}
+    assert check["status"] == "warn" and f"legacyInUse: {json.dumps(record)}" in check["remediation"]
+    [entry] = [e for e in report["lifecycle"] if e["model"] == "sd3-5-large"]
+    assert entry["account_may_use"] is True and entry["last_invoked_on"] == used_on.isoformat()
+
+
+def test_legacy_model_without_recent_invocations_asks_for_one(
     acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_healthy(acme_account, acme_settings)
     acme_account.set_bedrock({"models": {"sd3-5-large": {"lifecycle": "LEGACY"}}})
-    code, report = doctor(capsys)
-    assert code == 0
+    # 20 days ago is outside AWS's 15-day window (reference §0)
+    acme_account.record_invocations(
+        "stability.sd3-5-large-v1:0", "us-west-2", clock.today() - datetime.timedelta(days=20)
+    )
+    _, report = doctor(capsys)
     [check] = by_name(report, "model-lifecycle", "sd3-5-large")
-    assert check["status"] == "warn" and "policy config" in check["remediation"]
-    assert [e["account_may_use"] for e in report["lifecycle"] if e["model"] == "sd3-5-large"] == [True]
+    assert check["status"] == "warn" and "no invocation in the last 15 days" in check["message"]
+    assert "legacyInUse" not in check["remediation"]
 
 
 def test_missing_secret(
@@ -214,3 +238,62 @@ def test_bad_stack_is_exit_2_naming_the_stack(capsys: pytest.CaptureFixture[str]
     code = main(["doctor", "--stack", "no-such-stack"])
     assert code == 2
     assert "Pulumi.no-such-stack.yaml" in capsys.readouterr().err
+
+
+def _variant(tmp_path: Path, change: Any) -> str:
+    """customer-acme's stack file with one change (a partner's edit), as a --config-file."""
+    original = Path(__file__).resolve().parents[2] / "stacks" / f"Pulumi.{STACK}.yaml"
+    document = yaml.safe_load(original.read_text())
+    change(document["config"])
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return str(path)
+
+
+def _request_quota(config: dict[str, Any]) -> None:
+    sd3 = config["imagegen:settings"]["models"][1]
+    sd3["quota_code"], sd3["quota_request_rpm"] = "L-1A2B3C4D", 50
+
+
+def test_quota_below_the_planned_capacity_warns_and_an_unknown_code_fails(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    make_healthy(acme_account, acme_settings)
+    variant = _variant(tmp_path, _request_quota)
+    # GIVEN the code exists in the account with 20 RPM while the stack plans (and requests) 50
+    acme_account.set_bedrock(
+        {"models": {"sd3-5-large": {"quota_code": "L-1A2B3C4D"}}, "quotas": {"us-west-2": {"L-1A2B3C4D": 20}}}
+    )
+    code, report = doctor(capsys, "--config-file", variant)
+    [check] = by_name(report, "quota", "sd3-5-large")
+    assert code == 0 and check["status"] == "warn"
+    assert "20 RPM" in check["message"] and "50" in check["message"] and "increase" in check["remediation"]
+    # GIVEN the value covers the plan
+    acme_account.set_bedrock(
+        {"models": {"sd3-5-large": {"quota_code": "L-1A2B3C4D"}}, "quotas": {"us-west-2": {"L-1A2B3C4D": 60}}}
+    )
+    assert by_name(doctor(capsys, "--config-file", variant)[1], "quota", "sd3-5-large")[0]["status"] == "pass"
+    # GIVEN Service Quotas has no such code for Bedrock (a typo in the stack file)
+    acme_account.set_bedrock({})
+    code, report = doctor(capsys, "--config-file", variant)
+    [check] = by_name(report, "quota", "sd3-5-large")
+    assert code == 1 and check["status"] == "fail" and "L-1A2B3C4D does not exist" in check["message"]
+
+
+def _to_ireland(config: dict[str, Any]) -> None:
+    config["aws:region"] = "eu-west-1"
+    for model in config["imagegen:settings"]["models"]:
+        model["region"] = "us-west-2"  # the models stay where they are offered
+
+
+def test_guardrail_image_filters_not_generally_available_in_the_region(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Bedrock user guide, guardrails-mmfilter: image filters are in preview in Europe (Ireland), for
+    # Hate, Insults, Sexual and Violence only; the stack's guardrail also filters Misconduct and prompt attacks.
+    make_healthy(acme_account, acme_settings)
+    code, report = doctor(capsys, "--config-file", _variant(tmp_path, _to_ireland))
+    [check] = by_name(report, "guardrail")
+    assert code == 1 and check["status"] == "fail"
+    assert "eu-west-1" in check["message"] and "MISCONDUCT" in check["message"]
+    assert "us-west-2" in check["remediation"]
