@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 RUNTIME_STAMP := $(VENV)/.installed-runtime
+# The independent policy baseline (checkov) lives in its own venv: its pins conflict with the project's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: setup test demo bench bench-quick lint typecheck clean
 
@@ -21,7 +24,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP) $(RUNTIME_STAMP)
 
-setup: $(STAMP)
+$(CHECKOV_STAMP): policies/requirements-scanner.txt
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r policies/requirements-scanner.txt
+	touch $(CHECKOV_STAMP)
+
+setup: $(STAMP) $(CHECKOV_STAMP)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -51,4 +60,4 @@ bench-quick: setup
 	$(BIN)/python -m bench --quick --json
 
 clean:
-	rm -rf $(VENV) build out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build out .mypy_cache .ruff_cache .pytest_cache

@@ -14,7 +14,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from imagegen_policies import registry
+from imagegen_policies import reads, registry
 
 Report = Callable[..., None]
 Validate = Callable[[Any, Report], None]
@@ -39,16 +39,26 @@ def _common(rule: registry.Rule) -> dict[str, Any]:
     }
 
 
+def _recorded(name: str, validate: Validate) -> Validate:
+    """``validate`` with its property reads recorded under ``name`` (``reads``: the report's evidence)."""
+
+    def run(args: Any, report: Report) -> None:
+        with reads.recording(name, args):
+            validate(args, report)
+
+    return run
+
+
 def resource_policy(name: str, validate: Validate) -> ResourceValidationPolicy:
     rule = registry.rule(name)
     assert rule.kind == "resource", f"{name} is registered as a {rule.kind} policy"
-    return ResourceValidationPolicy(validate=validate, **_common(rule))
+    return ResourceValidationPolicy(validate=_recorded(name, validate), **_common(rule))
 
 
 def stack_policy(name: str, validate: Validate) -> StackValidationPolicy:
     rule = registry.rule(name)
     assert rule.kind == "stack", f"{name} is registered as a {rule.kind} policy"
-    return StackValidationPolicy(validate=validate, **_common(rule))
+    return StackValidationPolicy(validate=_recorded(name, validate), **_common(rule))
 
 
 def settings_of(args: Any, name: str) -> Mapping[str, Any]:

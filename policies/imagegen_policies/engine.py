@@ -25,6 +25,7 @@ import os
 import selectors
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from typing import Any
 
 import yaml
 from imagegen_service.errors import ImagegenError
+
+from imagegen_policies import reads
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 PROJECT = "imagegen"
@@ -194,6 +197,10 @@ class AnalyzerProcess:
         env = dict(os.environ)
         env.update({"PULUMI_PROJECT": PROJECT, "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "true" if dry_run else "false"})
         env.pop("PULUMI_CONFIG", None)  # the pack judges the graph, never the settings (docs/policies.md)
+        # Where the pack notes what each policy read (imagegen_policies.reads); one file per process.
+        handle, self.reads_path = tempfile.mkstemp(prefix="imagegen-policy-reads-", suffix=".jsonl")
+        os.close(handle)
+        env[reads.ENV] = self.reads_path
         command = [pack_python(pack_dir), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."]
         self.process = subprocess.Popen(
             command,
@@ -299,6 +306,8 @@ class AnalyzerProcess:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.reads_path)
 
 
 _LIVE: set[AnalyzerProcess] = set()

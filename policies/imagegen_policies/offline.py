@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from imagegen_policies import reads
 from imagegen_policies.engine import AnalyzerProcess, PolicyConfig, PolicyPackError, load_policy_config, reconcile
 from imagegen_policies.pack import PACK_NAME
 
@@ -83,7 +84,8 @@ def evaluate(
     ``config`` replaces ``policies/config/<stack>.json``: a path or the parsed document.
     Returns ``{"pack", "violations": [{"policy", "enforcement", "urn", "message", ...}],
     "mandatory_violations", "not_applicable", "levels", "properties", "elapsed_s"}``
-    (``properties``: each policy's config after defaults and the file, as the pack received it).
+    (``properties``: each policy's config after defaults and the file, as the pack received it;
+    ``reads``: ``{policy: ["urn#property.path", ...]}``, what each policy inspected, ``reads``).
     """
     started = time.perf_counter()
     resources = list(graph.get("resources") or [])
@@ -94,7 +96,9 @@ def evaluate(
         reconciled = reconcile(info, policy_config, source=source)
         process.configure_stack(stack)
         process.configure(reconciled)
+        Path(process.reads_path).write_text("")  # reads of this run only
         violations, not_applicable = _run(process, resources, {p.name: p.description for p in info.policies})
+        policy_reads = reads.collect(process.reads_path)
     levels = {name: value.level or "advisory" for name, value in reconciled.items()}
     properties = {name: dict(value.properties) for name, value in reconciled.items() if value.properties}
     return {
@@ -105,6 +109,7 @@ def evaluate(
         "not_applicable": not_applicable,
         "levels": levels,
         "properties": properties,
+        "reads": policy_reads,
         "elapsed_s": round(time.perf_counter() - started, 3),
     }
 

@@ -21,6 +21,7 @@ class _Page(HTMLParser):
         self.sections: set[str] = set()
         self.fetches: list[str] = []
         self.findings: list[str] = []
+        self.verdicts: dict[str, str] = {}
         self._in_section: str | None = None
         self._text: list[str] = []
 
@@ -30,6 +31,8 @@ class _Page(HTMLParser):
             self.cells[(a["data-policy"], a["data-stack"])] = a
         if tag == "section" and "policy" in a.get("class", ""):
             self.sections.add(a["data-policy"])
+        if tag == "li" and "verdict" in a.get("class", ""):
+            self.verdicts[a["data-stack"]] = a["data-verdict"]
         if tag == "li" and "finding" in a.get("class", ""):
             self.findings.append(a.get("data-urn", ""))
         if tag in ("script", "link", "img", "iframe") or (tag != "a" and ("src" in a or "href" in a)):
@@ -45,21 +48,34 @@ class _Page(HTMLParser):
         return "".join(self._text)
 
 
+@pytest.fixture(autouse=True)
+def signing_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A written report is signed: with a key made for the test, never the reviewer's own."""
+    monkeypatch.setenv("IMAGEGEN_REPORT_KEY_DIR", str(tmp_path / "keys"))
+
+
 def test_html_report_for_prod_is_self_contained_and_matches_the_evaluation(
     tmp_path: Path, prod_preview: dict[str, Any]
 ) -> None:
     # GIVEN the report command for prod as HTML
     out = tmp_path / "report.html"
     # WHEN it runs
-    assert main(["policy", "report", "--stack", "prod", "--format", "html", "--output", str(out)]) == 0
+    argv = ["policy", "report", "--stack", "prod", "--format", "html", "--output", str(out), "--no-scanner"]
+    assert main(argv) == 0
+    text = out.read_text(encoding="utf-8")
     page = _Page()
-    page.feed(out.read_text(encoding="utf-8"))
+    page.feed(text)
     # THEN it is one file with no fetches, every policy has a cell and a section with its rationale
     assert page.fetches == []
-    assert "<style>" in out.read_text(encoding="utf-8")
+    assert "<style>" in text
     assert page.sections == {r.name for r in registry.RULES}
     for rule in registry.RULES:
-        assert rule.rationale in page.text and rule.remediation in page.text
+        assert rule.rationale.replace("`", "") in page.text and rule.remediation.replace("`", "") in page.text
+    # ... Markdown code spans became <code>, no literal backtick is left anywhere on the page
+    assert "`" not in text
+    # ... the verdict per stack comes first, before the matrix
+    assert page.verdicts == {"prod": "ship"}
+    assert text.index('id="verdicts"') < text.index('id="matrix"')
     # ... and each cell says what the pack said for prod
     expected = {name: row["prod"] for name, row in report.matrix({"prod": prod_preview}).items()}
     for rule in registry.RULES:
@@ -93,9 +109,13 @@ def test_matrix_marks_violations_and_not_applicable(prod_preview: dict[str, Any]
 
 
 def test_markdown_report_for_two_stacks_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["policy", "report", "--stack", "prod", "--stack", "local"]) == 0
+    assert main(["policy", "report", "--stack", "prod", "--stack", "local", "--no-scanner"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("# Policy report: imagegen-policies")
+    # a verdict line per stack at the top
+    first, second = text.splitlines()[2:4]
+    assert re.fullmatch(r"- \*\*prod: SHIP: 0 mandatory violation\(s\), \d+ advisory\*\*", first)
+    assert re.fullmatch(r"- \*\*local: SHIP: 0 mandatory violation\(s\), \d+ advisory\*\*", second)
     assert "| policy | prod | local |" in text
     assert "| model-not-end-of-life |" not in text  # rows link to their sections
     assert "[model-not-end-of-life](#model-not-end-of-life) | ✔ pass (mandatory) | ✔ pass (advisory) |" in text
