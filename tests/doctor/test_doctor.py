@@ -297,3 +297,37 @@ def test_guardrail_image_filters_not_generally_available_in_the_region(
     assert code == 1 and check["status"] == "fail"
     assert "eu-west-1" in check["message"] and "MISCONDUCT" in check["message"]
     assert "us-west-2" in check["remediation"]
+
+
+def test_doctor_calls_only_the_read_actions_it_declares(
+    acme_account: OfflineAccount,
+    acme_settings: StackSettings,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN an account that sends doctor down every path: certificate elsewhere, Legacy model, a quota code
+    from botocore.client import BaseClient
+
+    make_healthy(acme_account, acme_settings, skip={"certificate"})
+    assert acme_settings.delivery.domain_name
+    acme_account.import_certificate(acme_settings.delivery.domain_name, "us-west-2")
+    acme_account.set_bedrock({"models": {"sd3-5-large": {"lifecycle": "LEGACY", "quota_code": "L-1A2B3C4D"}}})
+    # WHEN doctor runs, with every botocore call observed at the SDK's own dispatch
+    iam_prefix = {"service-quotas": "servicequotas"}
+    called: set[str] = set()
+    dispatch = BaseClient._make_api_call
+
+    def observe(client: Any, operation: str, params: Any) -> Any:
+        service = client.meta.service_model.service_name
+        called.add(f"{iam_prefix.get(service, service)}:{operation}")
+        return dispatch(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", observe)
+    doctor(capsys, "--config-file", _variant(tmp_path, _request_quota))
+    # THEN every call is declared (so the deploy role grants it) and each one only reads
+    from imagegen_platform.doctor import DOCTOR_ACTIONS
+
+    assert called <= set(DOCTOR_ACTIONS), called - set(DOCTOR_ACTIONS)
+    assert {"cloudwatch:GetMetricStatistics", "acm:ListCertificates", "servicequotas:GetServiceQuota"} <= called
+    assert all(action.split(":")[1].startswith(("Get", "List", "Describe", "AssumeRole")) for action in called)
