@@ -586,7 +586,7 @@ def _html_origin(document: Mapping[str, Any]) -> list[str]:
 
 
 def _html_stack(entry: Mapping[str, Any]) -> list[str]:
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _stack_rows(entry))
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_inline(v)}</td></tr>" for k, v in _stack_rows(entry))
     return [
         f'<h2 id="stack-{_e(entry["name"])}">Stack {_e(entry["name"])}: {_e(entry["verdict"])}</h2>',
         f'<table class="stack-facts" data-stack="{_e(entry["name"])}"><tbody>{rows}</tbody></table>',
