@@ -138,7 +138,7 @@ def _store_input(services: Services, data: bytes) -> str:
     digest = sha256_hex(data)
     key = f"{INPUT_PREFIX}{digest}.{file.extension}"
     services.images.put_key(key, data, file)
-    services.jobs.put_image(
+    services.jobs.put_input_image(
         {
             "image_id": digest,
             "key": key,

@@ -260,8 +260,24 @@ class JobStore:
                 raise
 
     def put_image(self, image: dict[str, Any]) -> None:
-        """An image metadata record on its own (caller-supplied inputs; outputs go through ``complete``)."""
+        """An image metadata record on its own (outputs; ``finish`` batches them with the job)."""
         self._ddb.put_item(TableName=self._table, Item={**to_item(image), **image_key(image["image_id"])})
+
+    def put_input_image(self, image: dict[str, Any]) -> None:
+        """A caller-supplied input's record, only when none exists for these bytes.
+
+        A caller who sends back the bytes of a generated image (same SHA-256, same image_id) must not
+        replace that image's record (model, seed, licence: its provenance) with an input's.
+        """
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={**to_item(image), **image_key(image["image_id"])},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def fail(self, job_id: str, error: dict[str, Any], status: JobStatus = JobStatus.FAILED) -> bool:
         """Finish a job that cannot run (poison input, enqueue failure) with its reason."""

@@ -32,8 +32,9 @@ def image_provenance(services: Services, image_id: str) -> dict[str, Any]:
     from imagegen_service import catalogue, provenance_check
 
     record = services.jobs.image(parse_image_id(image_id))
-    if record is None or record.get("quarantined"):
-        raise NotFound(f"no image {image_id}")
+    # Caller-uploaded inputs (kind "input") were not generated here: they have no provenance to report.
+    if record is None or record.get("quarantined") or record.get("kind") == "input":
+        raise NotFound(f"no generated image {image_id}")
     model_id = record.get("model_id")
     try:
         spec = catalogue.lookup(str(record.get("model_key") or model_id))

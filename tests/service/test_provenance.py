@@ -7,6 +7,7 @@ would, and the verdict is c2pa-rs's, read through ``imagegen verify``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -230,3 +231,19 @@ def test_the_provenance_route_refuses_unknown_and_bad_ids(stack: Stack, image_id
     if field:
         assert body["error"]["code"] == "ValidationError"
         assert [d["field"] for d in body["error"]["details"]] == [field]
+
+
+def test_uploading_a_generated_image_as_an_input_keeps_its_provenance_record(stack: Stack) -> None:
+    # GIVEN a generated image that a caller downloads and sends back as an inline source image
+    image, data = _generate(stack, seed=18)
+    status, body = call_api(
+        "POST", "/v1/images",
+        {"model": "titan-image-v1", "task": "image-variation", "source_image": {"base64": base64.b64encode(data).decode()},
+         "prompt": "the same kite, watercolour", "seed": 19},
+    )  # fmt: skip
+    assert status == 200, body
+
+    # THEN the image's record still says what made it (an input upload must not overwrite it)
+    status, record = call_api("GET", f"/v1/images/{image['image_id']}/provenance")
+    assert status == 200, record
+    assert (record["model_id"], record["seed"], record["license_record_id"]) == (SD35_LARGE, 18, "test-sd3-5-large")
