@@ -83,6 +83,13 @@ class InProgress(ImagegenError):
     retryable = True
 
 
+class IdempotencyKeyReused(ImagegenError):
+    """422: an Idempotency-Key already used for a different payload (IETF httpapi Idempotency-Key draft)."""
+
+    status = 422
+    code = "IdempotencyKeyReused"
+
+
 class PayloadTooLarge(ImagegenError):
     status = 413
     code = "PayloadTooLarge"

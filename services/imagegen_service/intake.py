@@ -41,17 +41,36 @@ def _prefixed(error: RequestInvalid, prefix: str) -> list[FieldProblem]:
 
 
 def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: bool) -> list[Prepared]:
-    """Expand and validate every request; raise one RequestInvalid naming every bad field of every request."""
-    from imagegen_service.requests import parse_request
+    """Expand and validate every request; raise one RequestInvalid naming every bad field of every request.
+
+    The schema's own limits (fan-out counts, list lengths) are checked on every raw request first, and
+    the jobs they would expand to are counted, before any workflow expands anything: a request's
+    numbers never decide how much is allocated.
+    """
+    from imagegen_service.requests import parse_request, parse_shape
 
     config = services.config
-    prepared: list[Prepared] = []
     problems: list[FieldProblem] = []
+    planned = 0
     for index, raw in enumerate(raws):
         prefix = f"requests[{index}]." if batch else ""
         if not isinstance(raw, dict):
             problems.append(FieldProblem(prefix.rstrip(".") or "body", "must be a JSON object (a GenerationRequest)"))
             continue
+        try:
+            planned += workflows.planned_jobs(parse_shape(raw))
+        except RequestInvalid as error:
+            problems.extend(_prefixed(error, prefix) if prefix else error.details)
+    if problems:
+        raise RequestInvalid.from_problems(problems)
+    if planned > workflows.MAX_JOBS_PER_CALL:
+        where = "requests" if batch else "body"
+        raise RequestInvalid.from_problems(
+            [FieldProblem(where, f"expands to {planned} jobs; at most {workflows.MAX_JOBS_PER_CALL} per call")]
+        )
+    prepared: list[Prepared] = []
+    for index, raw in enumerate(raws):
+        prefix = f"requests[{index}]." if batch else ""
         try:
             expanded = workflows.expand(
                 raw,
@@ -72,14 +91,6 @@ def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: 
             )
     if problems:
         raise RequestInvalid.from_problems(problems)
-    if len(prepared) > workflows.MAX_JOBS_PER_CALL:
-        raise RequestInvalid.from_problems(
-            [
-                FieldProblem(
-                    "requests", f"expands to {len(prepared)} jobs; at most {workflows.MAX_JOBS_PER_CALL} per call"
-                )
-            ]
-        )
     for model in dict.fromkeys(p.request.model for p in prepared if p.request is not None):
         check_model_available(config, model)
     return prepared

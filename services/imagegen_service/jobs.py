@@ -25,6 +25,8 @@ from imagegen_service.dynamo import from_item, to_item, to_value
 BATCH_WRITE_CHUNK = 25  # DynamoDB BatchWriteItem limit
 JOB_SK = "JOB"
 IDEMPOTENCY_KEY_TTL_S = 24 * 3600
+IDEMPOTENCY_IN_FLIGHT = "in-flight"
+IDEMPOTENCY_DONE = "done"
 IMAGE_SK = "META"
 
 
@@ -283,25 +285,32 @@ class JobStore:
         """Finish a job that cannot run (poison input, enqueue failure) with its reason."""
         return self.complete(job_id, status, {"error": error})
 
-    def claim_idempotency_key(self, key: str, *, job_ids: list[str], batch_id: str) -> dict[str, Any] | None:
-        """Bind a caller's idempotency key to these jobs; if it is bound already, return that binding.
+    def claim_idempotency_key(self, key: str, *, fingerprint: str, lease_s: float) -> dict[str, Any] | None:
+        """Take a caller's idempotency key for a request now starting; if it is taken, return that binding.
 
-        Keys live for ``IDEMPOTENCY_KEY_TTL_S`` (TTL ``expires_at``); a retried POST within that window
-        gets the original jobs back instead of new ones.
+        The binding records the request's ``fingerprint`` and is ``in-flight`` until ``finish_idempotency_key``
+        names its jobs. Keys live for ``IDEMPOTENCY_KEY_TTL_S`` (TTL ``expires_at``). An in-flight binding
+        whose lease ran out (the first attempt's function died) may be taken over by the next attempt.
         """
+        now = int(time.time())
         item = {
             "pk": {"S": f"IDEMKEY#{key}"},
             "sk": {"S": "KEY"},
-            "job_ids": {"L": [{"S": job_id} for job_id in job_ids]},
-            "batch_id": {"S": batch_id},
-            "expires_at": {"N": str(int(time.time()) + IDEMPOTENCY_KEY_TTL_S)},
+            "fingerprint": {"S": fingerprint},
+            "state": {"S": IDEMPOTENCY_IN_FLIGHT},
+            "lease_until": {"N": str(now + max(1, int(lease_s)))},
+            "job_ids": {"L": []},
+            "expires_at": {"N": str(now + IDEMPOTENCY_KEY_TTL_S)},
         }
         try:
             self._ddb.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR expires_at < :now OR (#state = :in_flight AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":now": {"N": str(now)}, ":in_flight": {"S": IDEMPOTENCY_IN_FLIGHT}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
@@ -312,6 +321,34 @@ class JobStore:
             ).get("Item")
             return from_item(old) if old else None
         return None
+
+    def finish_idempotency_key(self, key: str, *, job_ids: list[str], batch_id: str) -> None:
+        """The request holding ``key`` answered: bind the key to its jobs for replays."""
+        self._ddb.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"IDEMKEY#{key}"}, "sk": {"S": "KEY"}},
+            UpdateExpression="SET #state = :done, job_ids = :jobs, batch_id = :batch REMOVE lease_until",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":done": {"S": IDEMPOTENCY_DONE},
+                ":jobs": {"L": [{"S": job_id} for job_id in job_ids]},
+                ":batch": {"S": batch_id},
+            },
+        )
+
+    def release_idempotency_key(self, key: str) -> None:
+        """The request holding ``key`` stopped before creating any job (refused): a retry may run it afresh."""
+        try:
+            self._ddb.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"IDEMKEY#{key}"}, "sk": {"S": "KEY"}},
+                ConditionExpression="#state = :in_flight",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":in_flight": {"S": IDEMPOTENCY_IN_FLIGHT}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     # ------------------------------------------------------------------ reads
     def _get_raw(self, job_id: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ turn that into ``ModelUnavailable``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -43,6 +44,9 @@ MAX_TAG_VALUE = 256
 MAX_IDEMPOTENCY_KEY = 128
 MAX_CHANNELS = 10
 SEED_SWEEP_COUNT = Range(1, 50)
+MAX_REQUESTS_PER_CALL = 100  # POST /v1/jobs {"requests": [...]}: 1–100 (CONTRACT.md §3)
+# The longest colour list any catalogue model takes: the schema caps the list before the model's own rule runs.
+MAX_COLORS = max((int(spec.limits.colors.high) for spec in catalogue.MODELS.values() if spec.limits.colors), default=1)
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 _SKIP_CATALOGUE = "skip_catalogue"
 
@@ -109,7 +113,9 @@ class GenerationRequest(_Strict):
     source_image: ImageInput | None = None
     mask_prompt: StrictStr | None = None
     mask_image: ImageInput | None = None
-    colors: list[Annotated[StrictStr, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]] | None = None
+    colors: list[Annotated[StrictStr, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]] | None = Field(
+        default=None, min_length=1, max_length=MAX_COLORS
+    )
     similarity_strength: Fraction | None = None
     control: Control | None = None
     outpainting_mode: Literal["DEFAULT", "PRECISE"] | None = None
@@ -203,10 +209,64 @@ class GenerationRequest(_Strict):
 # --------------------------------------------------------------------------- parsing
 
 
+@functools.cache
+def _container_limits() -> dict[str, tuple[int, int]]:
+    """{field: (min, max) entries} of the list and dict fields, read from the schema's own lengths."""
+    from annotated_types import MaxLen, MinLen
+
+    limits: dict[str, tuple[int, int]] = {}
+    for name, info in GenerationRequest.model_fields.items():
+        if name in _TEXT_WITH_MAX_LENGTH:
+            continue
+        low = next((rule.min_length for rule in info.metadata if isinstance(rule, MinLen)), 0)
+        high = next((rule.max_length for rule in info.metadata if isinstance(rule, MaxLen)), None)
+        if high is not None:
+            limits[name] = (low, high)
+    return limits
+
+
+def _refuse_long_containers(raw: dict[Any, Any]) -> None:
+    """Lists and objects over their schema length are refused before pydantic walks every entry of them."""
+    too_long = []
+    for name, (low, high) in _container_limits().items():
+        value = raw.get(name)
+        if isinstance(value, (list, dict)) and len(value) > high:
+            span = f"{low}–{high}" if low else f"at most {high}"
+            too_long.append(FieldProblem(name, f"must have {span} entries (got {len(value):,})"))
+    if too_long:
+        raise RequestInvalid.from_problems(too_long)
+
+
+_TEXT_WITH_MAX_LENGTH = ("idempotency_key",)  # a string's length, not a container's
+
+
+def parse_shape(raw: object) -> GenerationRequest:
+    """Types, unknown fields and the API's own limits (fan-out, list lengths); no catalogue, no image decoding.
+
+    Costs time proportional to the body only, whatever its numbers say: the service runs it on every raw
+    request before a workflow expands anything (``seed_sweep.count`` of 10^9 is a 400 here, not a loop).
+    """
+    if not isinstance(raw, dict):
+        raise RequestInvalid.from_problems([FieldProblem("body", "must be a JSON object (a GenerationRequest)")])
+    _refuse_long_containers(raw)
+    try:
+        return GenerationRequest.model_validate(raw, context={_SKIP_CATALOGUE: True})
+    except ValidationError as error:
+        problems = _pydantic_problems(error)
+        source = raw.get("source_image")
+        if "preset" not in raw and not (isinstance(source, dict) and "image_id" in source):
+            # No workflow rewrites this request: its catalogue problems are real, name them in the same answer.
+            problems = _with_catalogue_problems(raw, problems)
+        raise RequestInvalid.from_problems(problems) from None
+    except (RecursionError, TypeError, ValueError) as error:  # pathological input pydantic cannot even walk
+        raise RequestInvalid.from_problems([FieldProblem("body", f"cannot be read ({type(error).__name__})")]) from None
+
+
 def parse_request(raw: object) -> GenerationRequest:
     """Validate ``raw`` (decoded JSON) into a GenerationRequest, or raise ``RequestInvalid`` naming every field."""
     if not isinstance(raw, dict):
         raise RequestInvalid.from_problems([FieldProblem("body", "must be a JSON object (a GenerationRequest)")])
+    _refuse_long_containers(raw)
     try:
         request = GenerationRequest.model_validate(raw, context={_SKIP_CATALOGUE: True})
     except ValidationError as error:
@@ -370,7 +430,10 @@ def _value_problems(req: GenerationRequest, spec: ModelSpec, present: set[str]) 
     texts |= dict.fromkeys(("mask_prompt", "search_prompt", "select_prompt"), limits.prompt_chars)  # same limit as text
     for field, chars in texts.items():
         text = getattr(req, field)
-        if field in present and chars is not None and len(text) not in chars:
+        if field in present and text and not text.strip():
+            # Whitespace only: the model would be paid to draw nothing in particular.
+            out.append(FieldProblem(field, "is blank (whitespace only); give text, or leave the field out"))
+        elif field in present and chars is not None and len(text) not in chars:
             out.append(
                 FieldProblem(field, f"must be {chars.describe()} characters for {spec.name} (got {len(text):,})")
             )

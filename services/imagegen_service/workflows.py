@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegen_service import catalogue
 from imagegen_service.errors import FieldProblem, NotFound, RequestInvalid
@@ -31,6 +31,16 @@ _DRAFT_KEEP_OUT = ("source_image", "mask_image", "mask_prompt", "idempotency_key
 _PRESET_DEFAULTS = ("negative_prompt", "cfg_scale", "style", "quality")
 
 ImageLookup = Callable[[str], dict[str, Any] | None]
+
+if TYPE_CHECKING:
+    from imagegen_service.requests import GenerationRequest
+
+
+def planned_jobs(request: GenerationRequest) -> int:
+    """How many jobs a shape-checked request expands to, counted without expanding it."""
+    sweep = request.seed_sweep.count if request.seed_sweep is not None else 1
+    formats = len(set(request.channels)) if request.channels is not None else 1
+    return sweep * formats
 
 
 @dataclass

@@ -16,13 +16,14 @@ import time
 import uuid
 from typing import Any
 
-from imagegen_service import clock
+from imagegen_service import clock, idempotency
 from imagegen_service.config import RuntimeConfig
 from imagegen_service.errors import (
     FieldProblem,
     ImagegenError,
     InProgress,
     MethodNotAllowed,
+    ModelTimeout,
     NotFound,
     OutputBlocked,
     PayloadTooLarge,
@@ -35,11 +36,17 @@ from imagegen_service.jobs import JobStatus, now_iso
 from imagegen_service.ledger import GenerationInProgress
 from imagegen_service.observability import THROTTLED, count, logger, metrics, traced
 from imagegen_service.pipeline import Services, process_job, services_for
+from imagegen_service.requests import MAX_REQUESTS_PER_CALL
 from imagegen_service.views import job_view, models_view
 
 SQS_BATCH = 10  # SendMessageBatch limit
-SYNC_MARGIN_S = 1.5  # leave time to record the outcome and answer before API Gateway gives up
+SYNC_MARGIN_S = 1.5
+HANDOVER_RETRY_AFTER_S = 5  # a hint for polling the job a sync request was handed over as  # leave time to record the outcome and answer before API Gateway gives up
 _JSON = "application/json"
+# Idempotency fingerprints cover the route: one key on two routes is two different requests. A request
+# inside a batch has the fingerprint it would have alone, so a retried request may come back in a batch.
+IMAGES_SCOPE = "POST /v1/images"
+JOBS_SCOPE = "POST /v1/jobs"
 
 
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -97,27 +104,49 @@ def _body(event: dict[str, Any], config: RuntimeConfig) -> Any:
 
 
 # --------------------------------------------------------------------------- routes
-def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
+def post_images(services: Services, body: Any, context: Any, headers: dict[str, str]) -> dict[str, Any]:
     """Generate one request synchronously; the job is stored exactly as the worker would store it."""
     from imagegen_service import intake
 
-    config = services.config
     started = time.monotonic()
     [item] = intake.prepare(services, [body], allow_fan_out=False, batch=False)
     assert item.request is not None  # reuse comes only from fan-out (channels)
-    intake.moderate_inputs(services, [item], batch=False)
+    key = idempotency.call_key(headers, body, IMAGES_SCOPE)
+    if key is not None:
+        bound = idempotency.claim(services.jobs, key)
+        if bound is not None:
+            return _replay_job(services, bound)
+    try:
+        intake.moderate_inputs(services, [item], batch=False)
+    except BaseException:
+        if key is not None:
+            services.jobs.release_idempotency_key(key.value)
+        raise
     created = now_iso()
     job_id = uuid.uuid4().hex
     job = intake.new_job(services, item, batch_id=job_id, status=JobStatus.RUNNING, seq=0, created_at=created)
     job["job_id"] = job_id
     job["started_at"] = created
     job["attempts"] = 1
-    if item.request.idempotency_key:
-        bound = services.jobs.claim_idempotency_key(item.request.idempotency_key, job_ids=[job_id], batch_id=job_id)
-        existing = services.jobs.get(bound["job_ids"][0]) if bound else None
-        if existing is not None:
-            return _response(200, {"job": job_view(existing, services.urls)})
     services.jobs.create([job])
+    try:
+        return _generate_now(services, job, context, started)
+    finally:
+        if key is not None:  # whatever the outcome, the job exists: a retry gets it back
+            services.jobs.finish_idempotency_key(key.value, job_ids=[job_id], batch_id=job_id)
+
+
+def _replay_job(services: Services, bound: dict[str, Any]) -> dict[str, Any]:
+    job_ids = bound.get("job_ids") or []
+    existing = services.jobs.get(job_ids[0]) if job_ids else None
+    if existing is None:
+        raise NotFound("the job this Idempotency-Key was bound to no longer exists")
+    return _response(200, {"job": job_view(existing, services.urls)}, {idempotency.REPLAYED_HEADER: "true"})
+
+
+def _generate_now(services: Services, job: dict[str, Any], context: Any, started: float) -> dict[str, Any]:
+    config = services.config
+    job_id = job["job_id"]
     remaining_s = config.sync_timeout_seconds
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         remaining_s = min(remaining_s, context.get_remaining_time_in_millis() / 1000)
@@ -126,6 +155,8 @@ def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
         # A fixed per-call read timeout (one cached client), the deadline bounds the retries.
         read_timeout_s = max(1.0, config.sync_timeout_seconds - SYNC_MARGIN_S)
         result = process_job(services, job, deadline=deadline, read_timeout_s=read_timeout_s)
+    except ModelTimeout as timeout:
+        return _hand_to_queue(services, job, timeout)
     except GenerationInProgress:
         busy = InProgress("an identical request is being generated right now; retry in a few seconds")
         services.jobs.fail(job_id, {"code": busy.code, "message": busy.message})
@@ -144,7 +175,30 @@ def post_images(services: Services, body: Any, context: Any) -> dict[str, Any]:
     return _response(200, {"job": job_view(result.job, services.urls)})
 
 
-def post_jobs(services: Services, body: Any) -> dict[str, Any]:
+def _hand_to_queue(services: Services, job: dict[str, Any], timeout: ModelTimeout) -> dict[str, Any]:
+    """The model did not answer inside the sync budget: the worker finishes the job; answer now with its id.
+
+    202 + ``Location`` (rather than 503 + ``Retry-After``): the request was accepted and will complete
+    without the caller sending it again, which a 503 would ask for. API Gateway gives up after its
+    integration timeout (30 s at most for an HTTP API), so waiting longer is never an option.
+    """
+    job_id = job["job_id"]
+    error = {"code": timeout.code, "message": f"{timeout.message}; handed to the queue"}
+    services.jobs.release(job_id, error, dead_lettered=False)
+    queued = {**job, "status": str(JobStatus.QUEUED)}
+    failed = enqueue(services, [queued])
+    current = services.jobs.get(job_id) or queued
+    if failed:
+        return _response(200, {"job": job_view(current, services.urls)})  # failed for good: the record says why
+    location = f"/v1/jobs/{job_id}"
+    return _response(
+        202,
+        {"job": job_view(current, services.urls)},
+        {"location": location, "retry-after": str(HANDOVER_RETRY_AFTER_S)},
+    )
+
+
+def post_jobs(services: Services, body: Any, headers: dict[str, str]) -> dict[str, Any]:
     """Validate all, moderate all, write the records, then enqueue (all-or-reported)."""
     from imagegen_service import intake
 
@@ -153,62 +207,95 @@ def post_jobs(services: Services, body: Any) -> dict[str, Any]:
         raws = body["requests"]
         if extra:
             raise RequestInvalid.from_problems([FieldProblem(name, "unknown field next to requests") for name in extra])
-        if not isinstance(raws, list) or not 1 <= len(raws) <= 100:
-            raise RequestInvalid.from_problems([FieldProblem("requests", "must be a list of 1–100 GenerationRequests")])
+        if not isinstance(raws, list) or not 1 <= len(raws) <= MAX_REQUESTS_PER_CALL:
+            raise RequestInvalid.from_problems(
+                [FieldProblem("requests", f"must be a list of 1–{MAX_REQUESTS_PER_CALL} GenerationRequests")]
+            )
         batch = True
     else:
         raws, batch = [body], False
     prepared = intake.prepare(services, raws, allow_fan_out=True, batch=batch)
-    intake.moderate_inputs(services, prepared, batch=batch)
+    key = idempotency.call_key(headers, body, JOBS_SCOPE)
+    if key is not None:
+        bound = idempotency.claim(services.jobs, key)
+        if bound is not None:
+            return _replay_batch(services, bound)
+    claimed: list[str] = [key.value] if key is not None else []
+    try:
+        earlier = _claim_request_keys(services, raws, claimed) if batch else {}
+        intake.moderate_inputs(services, [p for p in prepared if p.origin not in earlier], batch=batch)
+    except BaseException:
+        for value in claimed:
+            services.jobs.release_idempotency_key(value)
+        raise
     batch_id = uuid.uuid4().hex
     created = now_iso()
     jobs = [
         intake.new_job(services, item, batch_id=batch_id, status=JobStatus.QUEUED, seq=seq, created_at=created)
         for seq, item in enumerate(prepared)
+        if item.origin not in earlier
     ]
-    earlier = _bind_idempotency_keys(services, prepared, jobs, batch_id)
-    new_jobs = [job for item, job in zip(prepared, jobs, strict=True) if item.origin not in earlier]
-    if new_jobs:
-        services.jobs.create(new_jobs)
-    failed = enqueue(services, [job for job in new_jobs if job["status"] == JobStatus.QUEUED])
+    if jobs:
+        services.jobs.create(jobs)
+    failed = enqueue(services, [job for job in jobs if job["status"] == JobStatus.QUEUED])
+    new_origins = [item.origin for item in prepared if item.origin not in earlier]
+    for origin in dict.fromkeys(new_origins):
+        request_key = idempotency.request_key(raws[origin], JOBS_SCOPE, "") if batch else None
+        if request_key is not None:
+            job_ids = [job["job_id"] for job, o in zip(jobs, new_origins, strict=True) if o == origin]
+            services.jobs.finish_idempotency_key(request_key.value, job_ids=job_ids, batch_id=batch_id)
+    if key is not None:
+        services.jobs.finish_idempotency_key(key.value, job_ids=[job["job_id"] for job in jobs], batch_id=batch_id)
     listing: list[dict[str, Any]] = []
     for origin in dict.fromkeys(item.origin for item in prepared):
         if origin in earlier:  # a retried request: its original jobs, as they are now
             listing.extend(earlier[origin])
             continue
-        for item, job in zip(prepared, jobs, strict=True):
-            if item.origin != origin:
+        for job, job_origin in zip(jobs, new_origins, strict=True):
+            if job_origin != origin:
                 continue
             if job["job_id"] in failed:
                 listing.append({"job_id": job["job_id"], "status": "failed", "error": failed[job["job_id"]]})
             else:
                 listing.append({"job_id": job["job_id"], "status": job["status"]})
+    if not jobs:
+        # Every request was a retry: answer with the batch they were first queued in (one, if they agree).
+        originals = {job["batch_id"] for job in listing}
+        batch_id = originals.pop() if len(originals) == 1 else batch_id
     logger.info("batch queued", extra={"batch_id": batch_id, "jobs": len(jobs), "enqueue_failed": len(failed)})
     return _response(202, {"batch_id": batch_id, "jobs": listing})
 
 
-def _bind_idempotency_keys(
-    services: Services, prepared: list[Any], jobs: list[dict[str, Any]], batch_id: str
-) -> dict[int, list[dict[str, Any]]]:
-    """{origin index: its earlier jobs} for requests whose idempotency_key was already used."""
+def _replay_batch(services: Services, bound: dict[str, Any]) -> dict[str, Any]:
+    listing = []
+    for job_id in bound.get("job_ids") or []:
+        job = services.jobs.get(job_id)
+        listing.append({"job_id": job_id, "status": job["status"] if job else "unknown"})
+    body = {"batch_id": bound.get("batch_id"), "jobs": listing}
+    return _response(202, body, {idempotency.REPLAYED_HEADER: "true"})
+
+
+def _claim_request_keys(services: Services, raws: list[Any], claimed: list[str]) -> dict[int, list[dict[str, Any]]]:
+    """{index: its earlier jobs} for the batch's requests whose idempotency_key was used before.
+
+    Keys taken here are appended to ``claimed`` (released by the caller if the call is refused).
+    """
     earlier: dict[int, list[dict[str, Any]]] = {}
-    keys: dict[int, str] = {}
-    for item in prepared:
-        key = item.request.idempotency_key if item.request is not None else None
-        if key:
-            keys.setdefault(item.origin, key)
-    for origin, key in keys.items():
-        job_ids = [job["job_id"] for item, job in zip(prepared, jobs, strict=True) if item.origin == origin]
-        bound = services.jobs.claim_idempotency_key(key, job_ids=job_ids, batch_id=batch_id)
+    for index, raw in enumerate(raws):
+        key = idempotency.request_key(raw, JOBS_SCOPE, f"requests[{index}].idempotency_key")
+        if key is None:
+            continue
+        bound = idempotency.claim(services.jobs, key)
         if bound is None:
+            claimed.append(key.value)
             continue
         listing = []
-        for job_id in bound["job_ids"]:
+        for job_id in bound.get("job_ids") or []:
             job = services.jobs.get(job_id)
             listing.append(
-                {"job_id": job_id, "status": job["status"] if job else "unknown", "batch_id": bound["batch_id"]}
+                {"job_id": job_id, "status": job["status"] if job else "unknown", "batch_id": bound.get("batch_id")}
             )
-        earlier[origin] = listing
+        earlier[index] = listing
     return earlier
 
 
@@ -300,10 +387,11 @@ def route(event: dict[str, Any], context: Any, config: RuntimeConfig) -> dict[st
             allowed.append(route_method)
             continue
         services = services_for(config)
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         if name == "images":
-            return post_images(services, _body(event, config), context)
+            return post_images(services, _body(event, config), context, headers)
         if name == "jobs":
-            return post_jobs(services, _body(event, config))
+            return post_jobs(services, _body(event, config), headers)
         if name == "job":
             return get_job(services, match["id"])
         if name == "batch":
@@ -328,7 +416,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ImagegenError as error:
         if error.status >= 500:
             logger.warning("request failed", extra={"code": error.code, "status": error.status})
-        return _error(error)
+        retry = {"retry-after": str(idempotency.RETRY_AFTER_S)} if isinstance(error, InProgress) else None
+        return _error(error, retry)
     except Exception:
         # A bug or an AWS outage, never the caller's input: log it (no bodies), answer a plain 500.
         logger.exception("unhandled error")
