@@ -246,6 +246,12 @@ def _check_models(request: CustomerRequest, today: date, region_ok: bool) -> lis
         end = spec.lifecycle.end_of_life
         if spec.lifecycle.status_on(today) is catalogue.Status.END_OF_LIFE and end is not None:
             problems.append(f"--model: {spec.name} ({spec.key}) reached end of life on {end.isoformat()}")
+        elif spec.lifecycle.status_on(today) is catalogue.Status.LEGACY:
+            unconfirmed = "" if spec.lifecycle.confirmed else " (UNCONFIRMED; the catalogue takes the safe side)"
+            problems.append(
+                f"--model: {spec.name} ({spec.key}) is Legacy since {spec.lifecycle.legacy_since}{unconfirmed}: AWS "
+                "does not let a new account start on a Legacy model (policy legacy-model-in-production); choose an Active model"
+            )
         acceptance = request.acceptances.get(spec.key) or request.acceptances.get(spec.model_id)
         if acceptance is None:
             problems.append(f"--accept: no licence acceptance for {spec.key} (--accept {spec.key}=EMAIL@YYYY-MM-DD)")

@@ -198,6 +198,37 @@ RULES: tuple[Rule, ...] = (
         kind="resource",
         default_enforcement="advisory",
     ),
+    Rule(
+        name="legacy-model-in-production",
+        category="lifecycle",
+        title="No Legacy model in production unless the account already uses it",
+        description="A prod or customer stack may grant a Legacy model only when its policy config records that the account invoked it within 15 days of a recent check (legacyInUse).",
+        rationale="AWS serves a Legacy model only to accounts that used it in the last 15 days; a new account, or one that paused, gets ResourceNotFoundException, so the stack would ship a model it cannot call.",
+        remediation="Route the job to an Active model (settings routes / models), or record the account's use in the stack's policy config: legacyInUse: [{model, lastInvokedOn, checkedOn}] (dates from CloudWatch InvocationCount or the account's invocation logs).",
+        severity="high",
+        resource_types=(ROLE_POLICY,),
+        properties=(
+            "RolePolicy.policy bedrock:InvokeModel resources",
+            "Function.environment.variables.IMAGEGEN_ENVIRONMENT",
+            "policy config legacyInUse",
+        ),
+        kind="stack",
+        config_schema=_schema(
+            legacyInUse={
+                "type": "array",
+                "default": [],
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "model": {"type": "string"},
+                        "lastInvokedOn": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
+                        "checkedOn": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
+                    },
+                    "required": ["model", "lastInvokedOn", "checkedOn"],
+                },
+            }
+        ),
+    ),
     # ------------------------------------------------------------------ storage
     Rule(
         name="storage-public-access-blocked",

@@ -9,6 +9,7 @@ not target: the set of mandatory violations equals the targets, and no new advis
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +217,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "graph-licence-accepted-by-blank",
         S({"licence-record-per-model"}),
-        graph=lambda g: _item(g, "titan-image-v1", accepted_by={"S": ""}),
+        graph=lambda g: _item(g, "stable-image-core", accepted_by={"S": ""}),
     ),
     M(
         "graph-unknown-model-invocable",
@@ -367,8 +368,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("graph-budget-missing", S({"budget-notification"}), graph=lambda g: _drop(g, "aws:budgets/budget:Budget", "")),
     M(
         "graph-quota-request-missing",
-        S({"quota-requests-present", "worker-concurrency-within-quota"}),
-        graph=lambda g: _drop(g, "aws:servicequotas/serviceQuota:ServiceQuota", "titan"),
+        S({"quota-requests-present"}),
+        # the worker paces Stable Image Core above its default quota with no ServiceQuota request behind it
+        graph=lambda g: _env(g, "worker").update(
+            IMAGEGEN_MODEL_RPM=json.dumps(
+                {**json.loads(_env(g, "worker")["IMAGEGEN_MODEL_RPM"]), "stable-image-core": 300}
+            )
+        ),
     ),
     M(
         "graph-concurrency-uncapped",
@@ -451,25 +457,57 @@ def test_at_least_25_mutations_cover_every_mandatory_prod_policy() -> None:
     from imagegen_policies import registry
 
     covered = set().union(*(m.targets for m in MUTATIONS))
-    mandatory_in_prod = {r.name for r in registry.RULES if r.name != "model-not-legacy"}
+    # the Legacy rules have their own test (a Legacy model needs a settings change, not a fault)
+    mandatory_in_prod = {
+        r.name for r in registry.RULES if r.name not in ("model-not-legacy", "legacy-model-in-production")
+    }
     assert len(MUTATIONS) >= 25
     assert mandatory_in_prod <= covered, mandatory_in_prod - covered
 
 
-def test_legacy_model_is_advisory_in_prod_and_blocks_when_configured_mandatory(
-    prod_graph: dict[str, Any], tmp_path: Path
-) -> None:
-    # GIVEN prod invoking a Legacy model (titan-image-v1, Legacy since 2026-06-30 in the catalogue)
-    # WHEN judged with prod's config THEN it is advice, never a block (documented choice) ...
-    verdict = evaluate(prod_graph, "prod")
-    legacy = [v for v in verdict["violations"] if v["policy"] == "model-not-legacy"]
-    assert legacy and all(v["enforcement"] == "advisory" for v in legacy)
-    assert verdict["mandatory_violations"] == 0
-    # ... and a stack that wants it to block can say so in its policy config
-    import json
+def _prod_with_titan(tmp_path: Path) -> Path:
+    document = yaml.safe_load(stack_file("prod").read_text())
+    document["config"]["imagegen:settings"]["models"].append(_licence("titan-image-v1"))
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
 
+
+def test_legacy_model_blocks_prod_unless_the_account_already_uses_it(tmp_path: Path) -> None:
+    from imagegen_platform.preview import run_preview
     from imagegen_policies.offline import config_path
 
-    strict = json.loads(config_path("prod").read_text()) | {"model-not-legacy": "mandatory"}
-    blocked = evaluate(prod_graph, "prod", config=strict)
-    assert {v["policy"] for v in blocked["violations"] if v["enforcement"] == "mandatory"} == {"model-not-legacy"}
+    # GIVEN prod granting a Legacy model (titan-image-v1, Legacy since 2026-06-30 in the catalogue; today 2026-11-25)
+    graph = run_preview("prod", _prod_with_titan(tmp_path), policies=False)
+    prod = json.loads(config_path("prod").read_text())
+    # WHEN judged with prod's config THEN it blocks: AWS serves Legacy models only to accounts already using them
+    verdict = evaluate(graph, "prod", config=prod)
+    blocked = [v for v in verdict["violations"] if v["enforcement"] == "mandatory"]
+    assert {v["policy"] for v in blocked} == {"legacy-model-in-production"}
+    assert "records no use of it by this account" in blocked[0]["message"]
+    # WHEN the config records the account's use, checked recently, last call inside AWS's 15-day window
+    # THEN only the advisory Legacy flag remains
+    used = {"legacyInUse": [{"model": "titan-image-v1", "lastInvokedOn": "2026-11-20", "checkedOn": "2026-11-24"}]}
+    verdict = evaluate(graph, "prod", config=prod | {"legacy-model-in-production": used})
+    assert verdict["mandatory_violations"] == 0
+    assert {v["policy"] for v in verdict["violations"]} == {"model-not-legacy"}
+    # WHEN the record is stale (checked > 30 days ago) or shows a lapse (> 15 days between use and check) THEN it blocks
+    for entry, reason in (
+        ({"lastInvokedOn": "2026-10-01", "checkedOn": "2026-10-10"}, "over 30 days ago"),
+        ({"lastInvokedOn": "2026-11-01", "checkedOn": "2026-11-20"}, "more than 15 days before the check"),
+        ({"lastInvokedOn": "2026-11-20", "checkedOn": "2026-12-01"}, "impossible"),
+    ):
+        config = prod | {"legacy-model-in-production": {"legacyInUse": [{"model": "titan-image-v1", **entry}]}}
+        verdict = evaluate(graph, "prod", config=config)
+        messages = [v["message"] for v in verdict["violations"] if v["enforcement"] == "mandatory"]
+        assert messages and all(reason in m for m in messages), (entry, messages)
+
+
+def test_legacy_model_outside_production_is_only_flagged(tmp_path: Path) -> None:
+    from imagegen_platform.preview import run_preview
+
+    # GIVEN staging (not a production environment) granting the Legacy titan-image-v1, as shipped
+    verdict = run_preview("staging")["policies"]
+    # THEN the production rule stays silent and the advisory flag remains
+    assert "legacy-model-in-production" not in {v["policy"] for v in verdict["violations"]}
+    assert "model-not-legacy" in {v["policy"] for v in verdict["violations"]}

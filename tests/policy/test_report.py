@@ -82,7 +82,7 @@ def test_html_report_for_prod_is_self_contained_and_matches_the_evaluation(
         cell = page.cells[(rule.name, "prod")]
         assert cell["data-status"] == expected[rule.name].status
         assert cell["data-level"] == prod_preview["policies"]["levels"][rule.name]
-    assert page.cells[("model-not-legacy", "prod")]["data-status"] == report.ADVISORY
+    assert page.cells[("model-not-legacy", "prod")]["data-status"] == "pass"  # prod enables only Active models
     assert page.cells[("storage-public-access-blocked", "prod")]["data-status"] == report.PASS
     # ... with the resource behind each finding
     assert set(page.findings) == {v["urn"] for v in prod_preview["policies"]["violations"]}

@@ -62,14 +62,14 @@ def new_argv(public_key_file: Path, **overrides: Any) -> list[str]:
         "--region": "us-west-2",
         "--deploy-role-arn": ROLE,
         "--external-id": "globex-5c1e22",
-        "--model": ["stable-image-core", "titan-image-v1"],
+        "--model": ["stable-image-core", "sd3-5-large"],
         "--budget": "800",
         "--contact": ["billing@globex.example"],
         "--accept": [
             "stable-image-core=cto@globex.example@2026-11-01:2025-07",
-            "titan-image-v1=cto@globex.example@2026-11-01",
+            "sd3-5-large=cto@globex.example@2026-11-01",
         ],
-        "--accept-eula": ["stable-image-core"],
+        "--accept-eula": ["stable-image-core", "sd3-5-large"],
         "--partner": "cloudroute-partner",
         "--cost-centre": "globex-marketing",
         "--public-key-file": str(public_key_file),
@@ -109,8 +109,6 @@ def test_new_writes_a_validated_stack_and_its_policy_config(
     expected_policy = json.loads(existing[0].read_text()) if existing else {"all": "mandatory"}
     # WHEN a partner runs customer new with valid flags
     assert main(new_argv(public_key_file)) == 0
-    # AND Titan G1's Legacy status is pointed out
-    assert "Amazon Titan Image Generator G1 (titan-image-v1) is Legacy since 2026-06-30" in capsys.readouterr().out
     # THEN the stack file loads with the same validation the program uses
     _, settings = load_stack("customer-globex")
     assert settings.environment == "customer"
@@ -119,12 +117,12 @@ def test_new_writes_a_validated_stack_and_its_policy_config(
     assert (settings.customer.account_id, settings.customer.deploy_role_arn) == (ACCOUNT, ROLE)
     assert settings.customer.external_id == "globex-5c1e22"
     assert (settings.customer.partner, settings.customer.cost_centre) == ("cloudroute-partner", "globex-marketing")
-    assert [m.model for m in settings.models] == ["stable-image-core", "titan-image-v1"]
-    core, titan = settings.models
+    assert [m.model for m in settings.models] == ["stable-image-core", "sd3-5-large"]
+    core, sd35 = settings.models
     assert core.licence.eula_accepted is True and core.licence.terms_version == "2025-07"
     assert core.licence.provider == "Stability AI" and core.licence.accepted_by == "cto@globex.example"
     assert str(core.licence.accepted_at) == "2026-11-01"
-    assert titan.licence.eula_accepted is False and titan.licence.provider == "Amazon"
+    assert sd35.licence.eula_accepted is True and sd35.licence.provider == "Stability AI"
     assert settings.budget.monthly_usd == 800 and settings.budget.emails == ["billing@globex.example"]
     assert settings.delivery.signed_urls and settings.delivery.public_key_pem == public_key_file.read_text().strip()
     assert settings.delivery.private_key_secret_arn == SIGNING_SECRET
@@ -141,20 +139,20 @@ def test_new_writes_a_validated_stack_and_its_policy_config(
 def test_quota_increases_are_written_and_become_quota_requests(repo: Path, public_key_file: Path) -> None:
     from imagegen_platform.preview import run_preview
 
-    # GIVEN quota increases for both models (Titan's code is in the catalogue; Stable Image Core's is not)
-    argv = new_argv(public_key_file, **{"--quota-rpm": ["titan-image-v1=300", "stable-image-core=40"],
-                                        "--quota-code": ["stable-image-core=L-ABCDEF12"]})  # fmt: skip
+    # GIVEN quota increases for both models (neither code is confirmed in the catalogue: both are given)
+    argv = new_argv(public_key_file, **{"--quota-rpm": ["sd3-5-large=300", "stable-image-core=40"],
+                                        "--quota-code": ["stable-image-core=L-ABCDEF12", "sd3-5-large=L-ABCDEF34"]})  # fmt: skip
     assert main(argv) == 0
     _, settings = load_stack("customer-globex")
     requested = {m.model: (m.quota_request_rpm, m.effective_quota_code) for m in settings.models}
-    assert requested == {"titan-image-v1": (300, "L-7DBB06FD"), "stable-image-core": (40, "L-ABCDEF12")}
+    assert requested == {"sd3-5-large": (300, "L-ABCDEF34"), "stable-image-core": (40, "L-ABCDEF12")}
     # THEN the program requests them from Service Quotas in the customer's account
     quotas = [
         r["inputs"]
         for r in run_preview("customer-globex", policies=False)["resources"]
         if r["type"] == "aws:servicequotas/serviceQuota:ServiceQuota"
     ]
-    assert sorted((q["quotaCode"], q["value"]) for q in quotas) == [("L-7DBB06FD", 300), ("L-ABCDEF12", 40)]
+    assert sorted((q["quotaCode"], q["value"]) for q in quotas) == [("L-ABCDEF12", 40), ("L-ABCDEF34", 300)]
 
 
 def test_own_domain_and_certificate_hold_the_stack_to_tls_1_2(repo: Path, public_key_file: Path) -> None:
@@ -178,7 +176,7 @@ def test_own_domain_and_certificate_hold_the_stack_to_tls_1_2(repo: Path, public
 
 def test_acceptance_date_defaults_to_today(repo: Path, public_key_file: Path) -> None:
     argv = new_argv(
-        public_key_file, **{"--accept": ["stable-image-core=cto@globex.example", "titan-image-v1=cto@globex.example"]}
+        public_key_file, **{"--accept": ["stable-image-core=cto@globex.example", "sd3-5-large=cto@globex.example"]}
     )
     assert main(argv) == 0
     _, settings = load_stack("customer-globex")
@@ -192,7 +190,7 @@ INVALID_INPUTS = [
     ({"--deploy-role-arn": "arn:aws:iam::111122223333:role/imagegen-deploy"}, "--deploy-role-arn: the role is in account 111122223333, not the customer account 444455556666"),
     ({"--deploy-role-arn": "imagegen-deploy"}, "--deploy-role-arn: 'imagegen-deploy' is not an IAM role ARN"),
     ({"--region": "us-east-1"}, "--region: Stable Image Core (stable-image-core) is not offered in us-east-1; it is in us-west-2"),
-    ({"--accept": ["stable-image-core=cto@globex.example@2026-11-01"]}, "--accept: no licence acceptance for titan-image-v1"),
+    ({"--accept": ["stable-image-core=cto@globex.example@2026-11-01"]}, "--accept: no licence acceptance for sd3-5-large"),
     ({"--accept-eula": None}, "--accept-eula: stable-image-core is a Stability AI model; its EULA must be accepted"),
     ({"--budget": "0"}, "--budget: 0 must be more than 0 USD a month"),
     ({"--contact": ["billing-at-globex"]}, "--contact: 'billing-at-globex' is not an e-mail address"),
@@ -202,14 +200,17 @@ INVALID_INPUTS = [
      "--model: Amazon Nova Canvas (nova-canvas) reached end of life on 2026-09-30"),
     ({"--public-key-file": None}, "--public-key-file: signed URLs need the CloudFront public key"),
     ({"--c2pa-secret-arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:c2pa-AbC"}, "--c2pa-secret-arn: the secret is in account 111122223333, not the customer account 444455556666"),
-    ({"--accept": ["stable-image-core=cto@globex.example@2027-01-01", "titan-image-v1=cto@globex.example"]}, "--accept stable-image-core: acceptance date 2027-01-01 is in the future"),
+    ({"--accept": ["stable-image-core=cto@globex.example@2027-01-01", "sd3-5-large=cto@globex.example"]}, "--accept stable-image-core: acceptance date 2027-01-01 is in the future"),
     ({"--external-id": "x"}, "--external-id: 2–1224 characters"),
     ({"--session-name": "has space"}, "--session-name: 2–64 characters"),
     ({"--domain-name": "images.globex.example"}, "--domain-name/--certificate-arn: give both"),
     ({"--domain-name": "images.globex.example", "--certificate-arn": f"arn:aws:acm:eu-west-1:{ACCOUNT}:certificate/7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"},
      "--certificate-arn: 'arn:aws:acm:eu-west-1"),
     ({"--quota-rpm": ["stable-image-core=50"]}, "--quota-code: stable-image-core needs its quota code"),
-    ({"--quota-rpm": ["titan-image-v1=30"]}, "--quota-rpm titan-image-v1: 30 must be above the default 60 RPM"),
+    ({"--quota-rpm": ["sd3-5-large=5"], "--quota-code": ["sd3-5-large=L-ABCDEF34"]}, "--quota-rpm sd3-5-large: 5 must be above the default 10 RPM"),
+    # A new customer account cannot start on a Legacy model (reference §0): refused with the lifecycle reason
+    ({"--model": ["stable-image-core", "titan-image-v1"], "--accept": ["stable-image-core=cto@globex.example", "titan-image-v1=cto@globex.example"]},
+     "--model: Amazon Titan Image Generator G1 (titan-image-v1) is Legacy since 2026-06-30"),
 ]  # fmt: skip
 
 
@@ -235,7 +236,8 @@ def test_every_problem_is_named_in_one_message(
     repo: Path, public_key_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = new_argv(
-        public_key_file, **{"--account-id": "1", "--budget": "-5", "--contact": ["nope"], "--accept-eula": None}
+        public_key_file,
+        **{"--account-id": "1", "--budget": "-5", "--contact": ["nope"], "--accept-eula": ["sd3-5-large"]},
     )
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -365,7 +367,7 @@ def test_list_shows_every_customer_stack_with_policy_status(
     assert (globex["account_id"], globex["region"], globex["models"]) == (
         ACCOUNT,
         "us-west-2",
-        ["stable-image-core", "titan-image-v1"],
+        ["stable-image-core", "sd3-5-large"],
     )
     assert globex["policy_status"] == "compliant" and globex["mandatory_violations"] == 0
     assert rows["customer-acme"]["account_id"] == "111122223333"

@@ -184,23 +184,17 @@ def test_bad_estimates_exit_2_naming_the_problem(
 
 
 def test_quotas_per_model_with_derived_capacity_and_drain_time(capsys: pytest.CaptureFixture[str]) -> None:
-    # GIVEN the prod stack (Titan G1 with a 300 RPM increase requested; Stability models at the default 10)
+    # GIVEN the prod stack (Active models only, each at its catalogue default quota: no increase requested)
     _, settings = load_stack("prod")
     assert main(["cost", "quotas", "--stack", "prod", "--backlog", "30000", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {row["model"]: row for row in report["models"]}
-    titan = rows["titan-image-v1"]
-    assert (titan["quota_code"], titan["default_rpm"], titan["requested_rpm"], titan["planned_rpm"]) == (
-        "L-7DBB06FD",
-        60,
-        300,
-        300,
-    )
-    assert titan["region"] == "us-west-2"
-    assert titan["quota_name"] == "On-demand InvokeModel requests per minute for Amazon Titan Image Generator G1"
-    # THEN 30,000 images at 300 RPM drain in 100 minutes; at 10 RPM in 3,000 minutes
-    assert titan["drain_minutes"] == pytest.approx(100.0)
-    assert rows["stable-image-core"]["drain_minutes"] == pytest.approx(3000.0)
+    core = rows["stable-image-core"]
+    assert (core["default_rpm"], core["requested_rpm"], core["planned_rpm"]) == (10, None, 10)
+    assert core["region"] == "us-west-2"
+    assert core["quota_name"] == "On-demand InvokeModel requests per minute for Stable Image Core"
+    # THEN 30,000 images at 10 RPM drain in 3,000 minutes
+    assert core["drain_minutes"] == pytest.approx(3000.0)
     # AND the capacity is the program's own derivation (capacity.py), not a copy
     assert report["worker_max_concurrency"] == capacity.worker_max_concurrency(settings)
     assert report["api_throttle"]["rate_per_second"] == capacity.api_throttle(settings).rate_per_second

@@ -26,7 +26,6 @@ REQUIRED_TYPES = {
     "aws:bedrock/guardrail:Guardrail",
     "aws:bedrock/guardrailVersion:GuardrailVersion",
     "aws:budgets/budget:Budget",
-    "aws:servicequotas/serviceQuota:ServiceQuota",
     "aws:iam/role:Role",
     "pulumi:providers:aws",
 }

@@ -11,11 +11,11 @@ from imagegen_platform import capacity
 from tests.unit.program_graph import settings_of
 
 
-def test_prod_concurrency_uses_the_requested_titan_quota() -> None:
+def test_prod_concurrency_follows_its_models_quotas() -> None:
     settings = settings_of("prod")
     rpm = capacity.models_rpm(settings)
-    assert rpm["titan-image-v1"] == 300  # quota_request_rpm in stacks/Pulumi.prod.yaml
-    assert rpm["stable-image-core"] == 10  # catalogue default
+    assert rpm["stable-image-core"] == 10  # catalogue default (no increase requested in prod)
+    assert set(rpm) == {m.model for m in settings.models}
     expected = math.ceil(sum(rpm.values()) / 60 * capacity.EXPECTED_CALL_SECONDS)
     assert capacity.worker_max_concurrency(settings) == expected
 
