@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from imagegen_platform.components.api import ROUTES
 from imagegen_service import provenance
 from imagegen_service.handlers import api
 from imagegen_service.provenance_testcerts import make_test_chain
+from PIL import Image
 
 from tests.service import png_attacks
 from tests.service.conftest import Stack
@@ -41,7 +43,7 @@ def _generate(stack: Stack, seed: int, prompt: str = "a red kite over dunes") ->
 
 
 def _verify(tmp_path: Path, data: bytes, *flags: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
-    file = tmp_path / f"{hashlib.sha256(data).hexdigest()[:12]}.png"
+    file = tmp_path / f"{hashlib.sha256(data).hexdigest()[:12]}.image"
     file.write_bytes(data)
     capsys.readouterr()
     code = main(["verify", str(file), "--json", *flags])
@@ -247,3 +249,24 @@ def test_uploading_a_generated_image_as_an_input_keeps_its_provenance_record(sta
     status, record = call_api("GET", f"/v1/images/{image['image_id']}/provenance")
     assert status == 200, record
     assert (record["model_id"], record["seed"], record["license_record_id"]) == (SD35_LARGE, 18, "test-sd3-5-large")
+
+
+def test_a_jpeg_verifies_and_fails_without_its_manifest(stack: Stack, tmp_path: Path, capsys) -> None:
+    # Stability models also answer JPEG (catalogue STABILITY_OUTPUT_FORMATS); C2PA embeds it in APP11 segments.
+    status, body = call_api(
+        "POST", "/v1/images", {"model": "sd3-5-large", "prompt": "a kite", "seed": 20, "output_format": "jpeg"}
+    )
+    assert status == 200, body
+    image = body["job"]["images"][0]
+    assert image["format"] == "jpeg"
+    data = stack.client("s3").get_object(Bucket=stack.bucket, Key=image["key"])["Body"].read()
+
+    code, report = _verify(tmp_path, data, "--trust-anchor", str(stack.keys.c2pa_cert_file), capsys=capsys)
+    assert (code, report["verdict"], report["format"], report["seed"]) == (0, "trusted", "jpeg", 20)
+
+    # The same pixels re-saved by Pillow (which drops APP11) carry no manifest.
+    picture = Image.open(io.BytesIO(data))
+    resaved = io.BytesIO()
+    picture.save(resaved, "JPEG", quality=95)
+    code, report = _verify(tmp_path, resaved.getvalue(), capsys=capsys)
+    assert (code, report["verdict"]) == (1, "absent")
