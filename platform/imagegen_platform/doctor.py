@@ -732,17 +732,17 @@ def _check_guardrail(settings: StackSettings, report: DoctorReport) -> None:
 
 def go_live_steps(stack: str, settings: StackSettings) -> list[str]:
     """What a partner does by hand, in order, around the deploy: none of it can be code."""
-    account = settings.customer.account_id if settings.customer else "the stack's account"
+    account = f"account {settings.customer.account_id}" if settings.customer else "the stack's account"
     third_party = [m for m in settings.models if m.spec.requires_eula]
     steps: list[str] = []
     if third_party:
         names = ", ".join(f"{m.spec.name} ({m.spec.foundation_model_id})" for m in third_party)
         steps.append(
-            f"Payment method: account {account} needs a valid payment method (Billing console); "
+            f"Payment method: {account} needs a valid payment method (Billing console); "
             "AWS Marketplace subscriptions to third-party models fail without one."
         )
         steps.append(
-            f"Marketplace: a person with {', '.join(MARKETPLACE_ACTIONS)} in account {account} subscribes to "
+            f"Marketplace: a person with {', '.join(MARKETPLACE_ACTIONS)} in {account} subscribes to "
             f"each third-party model: {names}. In the Bedrock console's model catalog open each model and "
             f"run one request; the subscription completes in the background within {MARKETPLACE_SETUP_MINUTES} "
             "minutes (Bedrock user guide, 'Request access to models')."

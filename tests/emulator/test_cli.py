@@ -60,3 +60,23 @@ def test_bad_environment_knob_names_the_variable(
     monkeypatch.setenv("IMAGEGEN_EMULATOR_FAULTS", "throttle=abc")
     assert main(["emulator", "serve"]) == 2
     assert "IMAGEGEN_EMULATOR_FAULTS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not JSON"),
+        ('{"models": {"sd3-5-large": {"agreement": "SIGNED"}}}', "models.sd3-5-large.agreement"),
+        ('{"models": {"dall-e": {}}}', "models.dall-e"),
+    ],
+)
+def test_bad_account_file_exits_2_naming_the_field(
+    content: str | None, named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    account = tmp_path / "account.json"
+    if content is not None:
+        account.write_text(content)
+    assert main(["emulator", "serve", "--account", str(account)]) == 2
+    err = capsys.readouterr().err
+    assert "--account" in err and named in err
