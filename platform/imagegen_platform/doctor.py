@@ -44,6 +44,7 @@ MARKETPLACE_SETUP_MINUTES = 15  # same page: the background subscription takes u
 LEGACY_ACTIVE_USE_DAYS = 15
 """AWS keeps serving a Legacy model to accounts that used it in the last 15 days
 (shared/reference/bedrock-api-facts.md §0)."""
+LEGACY_POLICY = "legacy-model-in-production"  # the policy pack's rule that reads ``legacyInUse``
 BEDROCK_METRICS_NAMESPACE = "AWS/Bedrock"  # Bedrock user guide, "Monitor bedrock-runtime inference …"
 INVOCATIONS_METRIC = "Invocations"
 DOCTOR_ACTIONS = (
@@ -385,8 +386,10 @@ def _check_model(
                     "warn",
                     f"{where}: Bedrock marks it Legacy; this account may still use it ({used})",
                     (
-                        "record the account's use in the stack's policy config (legacyInUse: "
-                        f"{json.dumps(record)}) and plan a replacement before its end of life"
+                        f"record the account's use in policies/config/{report.stack}.json, as the pack's "
+                        f"{LEGACY_POLICY} rule reads it: "
+                        f"{json.dumps({LEGACY_POLICY: {'legacyInUse': [record]}})}; "
+                        "and plan a replacement before its end of life"
                     )
                     if record
                     else "invoke it now if the stack must keep it, then run doctor again; better, enable an Active model",

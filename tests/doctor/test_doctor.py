@@ -126,7 +126,10 @@ def test_legacy_model_the_account_still_uses_warns_with_the_policy_config_record
     assert code == 0
     [check] = by_name(report, "model-lifecycle", "sd3-5-large")
     record = {"model": "sd3-5-large", "lastInvokedOn": used_on.isoformat(), "checkedOn": today.isoformat()}
-    assert check["status"] == "warn" and f"legacyInUse: {json.dumps(record)}" in check["remediation"]
+    # docs/policies.md, legacy-model-in-production: the evidence it accepts, in the stack's policy config
+    evidence = json.dumps({"legacy-model-in-production": {"legacyInUse": [record]}})
+    assert check["status"] == "warn" and evidence in check["remediation"]
+    assert "policies/config/customer-acme.json" in check["remediation"]
     [entry] = [e for e in report["lifecycle"] if e["model"] == "sd3-5-large"]
     assert entry["account_may_use"] is True and entry["last_invoked_on"] == used_on.isoformat()
 
