@@ -4,7 +4,7 @@ The pack is our own reading of the graph; checkov is a third party's. ``plan(gra
 preview (CONTRACT.md §2 ``imagegen preview --json``) as Terraform's ``terraform show -json`` plan
 format (format 1.2): pulumi-aws types as the Terraform resource types they wrap, inputs under the
 Terraform attribute names (snake_case, repeated blocks singular, one-item blocks as one-element
-lists, maps as objects), values with other resources' outputs already resolved by the mocks, and
+lists, maps as objects; map or block as pulumi-aws's own input types declare, ``Schema``), values with other resources' outputs already resolved by the mocks, and
 the references between resources (the graph's property dependencies) in ``configuration`` as
 ``terraform show -json`` writes them, so checkov's connection checks (a bucket and its public access
 block, a queue and its policy …) see the same joins the program made.
@@ -65,22 +65,8 @@ ATTRIBUTE_RENAMES: Mapping[str, Mapping[str, str]] = {
     "aws_cloudwatch_metric_alarm": {"name": "alarm_name"},
 }
 
-MAP_ATTRIBUTES = frozenset(
-    {
-        "tags",
-        "tagsAll",
-        "variables",
-        "stageVariables",
-        "requestParameters",
-        "responseParameters",
-        "requestTemplates",
-        "responseModels",
-        "dimensions",
-        "defaultTags",
-    }
-)
-"""Inputs that are Terraform maps (objects stay objects); every other object is a nested block (a
-one-element list in the plan). Covers every object-valued input of the shipped stacks."""
+MAP_ATTRIBUTES = frozenset({"tags", "tagsAll", "variables", "defaultTags"})
+"""Fallback only, for an input whose type pulumi-aws does not declare (``Schema``): these are maps."""
 
 PLURAL_BLOCKS = {"routeSettings": "route_settings"}
 """List-of-object inputs whose Terraform block name is already plural (Pulumi did not pluralise)."""
@@ -128,30 +114,109 @@ ARCHIVE_INPUTS = {("aws_lambda_function", "code"): "filename", ("aws_lambda_laye
 """Pulumi archives stand for Terraform's ``filename`` (the bridge's asset translation); the plan shows a path."""
 
 
-def values(tf_type: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+class Schema:
+    """Map or nested block, from pulumi-aws's own input types (the provider schema, as the SDK declares it).
+
+    Every ``<Resource>Args`` / nested ``...Args`` class has one property per input, tagged with its
+    camelCase name (``@pulumi.getter(name=...)``) and annotated ``Mapping[str, ...]`` for a Terraform map or
+    ``'<Nested>Args'`` (alone or in a ``Sequence``) for a nested block. Inputs whose type cannot be found
+    are noted in ``unresolved`` and fall back to ``MAP_ATTRIBUTES``.
+    """
+
+    def __init__(self) -> None:
+        self.unresolved: list[str] = []
+
+    @staticmethod
+    def resource_args(pulumi_type: str) -> type | None:
+        import importlib
+        import sys
+
+        module = pulumi_type.split(":", 2)[1].partition("/")[0]
+        resource_name = pulumi_type.rsplit(":", 1)[-1]
+        for name in (f"pulumi_aws.{module}", f"pulumi_aws.{module}_"):
+            try:
+                resource = getattr(importlib.import_module(name), resource_name, None)
+            except ImportError:
+                continue
+            # The Args class defined beside the resource class: the package's namespace may hold a nested type
+            # of the same name (s3's BucketServerSideEncryptionConfigurationArgs is also a legacy Bucket block).
+            # The SDK names it <Resource>InitArgs where a nested type already took <Resource>Args.
+            home = sys.modules.get(getattr(resource, "__module__", ""), None)
+            for class_name in (f"{resource_name}InitArgs", f"{resource_name}Args"):
+                found = getattr(home, class_name, None)
+                if isinstance(found, type) and found.__module__ == getattr(home, "__name__", None):
+                    return found
+        return None
+
+    @staticmethod
+    def field(args_class: type | None, key: str) -> tuple[str, type | None] | None:
+        """``("map", None)``, ``("block", NestedArgs)``, ``("scalar", None)``, or None when unknown."""
+        import sys
+        import typing
+
+        if args_class is None:
+            return None
+        for attribute in vars(args_class).values():
+            getter = getattr(attribute, "fget", None)
+            if getter is None or getattr(getter, "_pulumi_name", None) != key:
+                continue
+            module = sys.modules[args_class.__module__]
+            stack = [getter.__annotations__.get("return")]
+            nested: type | None = None
+            while stack:
+                annotation = stack.pop()
+                origin = typing.get_origin(annotation)
+                if origin is not None and getattr(origin, "__name__", "") == "Mapping":
+                    return "map", None
+                if isinstance(annotation, typing.ForwardRef) and annotation.__forward_arg__.endswith("Args"):
+                    candidate = getattr(module, annotation.__forward_arg__, None)
+                    nested = candidate if isinstance(candidate, type) else nested
+                elif isinstance(annotation, str) and annotation.endswith("Args"):
+                    candidate = getattr(module, annotation, None)
+                    nested = candidate if isinstance(candidate, type) else nested
+                stack.extend(typing.get_args(annotation))
+            return ("block", nested) if nested is not None else ("scalar", None)
+        return None
+
+
+ARCHIVE_INPUTS = {("aws_lambda_function", "code"): "filename", ("aws_lambda_layer_version", "code"): "filename"}
+"""Pulumi archives stand for Terraform's ``filename`` (the bridge's asset translation); the plan shows a path."""
+
+
+def values(pulumi_type: str, tf_type: str, inputs: Mapping[str, Any], schema: Schema | None = None) -> dict[str, Any]:
+    schema = schema or Schema()
+    args_class = Schema.resource_args(pulumi_type)
     out = {}
     for key, value in inputs.items():
         if (tf_type, key) in ARCHIVE_INPUTS:
             out[ARCHIVE_INPUTS[tf_type, key]] = f"{key}.zip"  # the archive's content is not configuration
             continue
-        out[attribute_name(tf_type, key, value)] = _value(tf_type, key, value)
+        out[attribute_name(tf_type, key, value)] = _value(args_class, key, value, schema, f"{pulumi_type}.{key}")
     return out
 
 
-def _value(tf_type: str, key: str, value: Any) -> Any:
-    if isinstance(value, Mapping):
-        if key in MAP_ATTRIBUTES:
-            return dict(value)
-        return [_block(tf_type, value)]
-    if isinstance(value, list):
-        return [_block(tf_type, v) if isinstance(v, Mapping) else v for v in value]
+def _value(args_class: type | None, key: str, value: Any, schema: Schema, path: str) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return value
+    if not isinstance(value, Mapping | list):
+        return value
+    kind = Schema.field(args_class, key)
+    if kind is None and (isinstance(value, Mapping) or any(isinstance(v, Mapping) for v in value)):
+        schema.unresolved.append(path)
+        kind = ("map", None) if key in MAP_ATTRIBUTES else ("block", None)
+    nested = kind[1] if kind is not None else None
+    if isinstance(value, Mapping):
+        if kind is not None and kind[0] == "map":
+            return dict(value)
+        return [_block(nested, value, schema, path)]
+    return [
+        _block(nested, v, schema, f"{path}[]") if isinstance(v, Mapping) else _value(None, "", v, schema, path)
+        for v in value
+    ]
 
 
-def _block(tf_type: str, value: Mapping[str, Any]) -> dict[str, Any]:
-    return {attribute_name("", k, v): _value(tf_type, k, v) for k, v in value.items()}
+def _block(args_class: type | None, value: Mapping[str, Any], schema: Schema, path: str) -> dict[str, Any]:
+    return {attribute_name("", k, v): _value(args_class, k, v, schema, f"{path}.{k}") for k, v in value.items()}
 
 
 # --------------------------------------------------------------------------- the plan
@@ -162,6 +227,8 @@ class Exported:
     plan: dict[str, Any]
     addresses: dict[str, str]
     """Terraform address → Pulumi URN."""
+    unresolved: list[str]
+    """Object-valued inputs whose map/block kind pulumi-aws does not declare (the fallback decided)."""
 
 
 def _local_name(name: str, used: set[str]) -> str:
@@ -190,6 +257,7 @@ def plan(graph: Mapping[str, Any]) -> Exported:
         by_urn[resource["urn"]] = address
         kept.append((address, tf_type, resource))
     planned, changes, configured = [], [], []
+    schema = Schema()
     for address, tf_type, resource in kept:
         name = address.split(".", 1)[1]
         inputs = dict(resource.get("inputs") or {})
@@ -200,7 +268,7 @@ def plan(graph: Mapping[str, Any]) -> Exported:
             # checkov joins resources (a bucket and its public access block …). Documents, maps and blocks
             # that merely contain outputs keep their resolved values, so checks can read them.
             del inputs[key]
-        after = values(tf_type, inputs)
+        after = values(resource["type"], tf_type, inputs, schema)
         common = {"address": address, "mode": "managed", "type": tf_type, "name": name, "provider_name": PROVIDER}
         planned.append({**common, "schema_version": 0, "values": after, "sensitive_values": {}})
         changes.append(
@@ -228,7 +296,7 @@ def plan(graph: Mapping[str, Any]) -> Exported:
             "root_module": {"resources": configured},
         },
     }
-    return Exported(document, addresses)
+    return Exported(document, addresses, sorted(set(schema.unresolved)))
 
 
 def _is_reference(value: Any, urns: Any, by_urn: Mapping[str, str]) -> bool:

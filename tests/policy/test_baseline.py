@@ -112,6 +112,8 @@ def test_export_uses_terraform_attribute_names_and_references() -> None:
     ]
     assert config["expressions"]["bucket"]["references"] == ["aws_s3_bucket.images.id", "aws_s3_bucket.images"]
     assert exported.addresses["aws_s3_bucket.images"] == "u:b"
+    # map or block was decided by pulumi-aws's own input types, not by the fallback list
+    assert exported.unresolved == []
 
 
 def _regress(graph: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +140,8 @@ def test_checkov_over_every_shipped_stack(pinned_today_and_pool: None) -> None:
     used = {r["type"] for p in previews.values() for r in p["resources"] if r["type"].startswith("aws:")}
     assert used <= set(TERRAFORM_NAMES), f"add the Terraform name of {sorted(used - set(TERRAFORM_NAMES))}"
     assert {t: baseline.terraform_type(t) for t in used} == {t: TERRAFORM_NAMES[t] for t in used}
+    # ... and every object-valued input typed as a map or a nested block by pulumi-aws's own input types
+    assert {stack: baseline.plan(p).unresolved for stack, p in previews.items()} == {s: [] for s in previews}
     # WHEN checkov scans them all, with prod regressed in three baseline settings beside them
     runner = baseline.Checkov.find()
     assert runner is not None, f"checkov is not installed in {baseline.CHECKOV_VENV}: run `make setup`"
