@@ -187,3 +187,36 @@ def test_verify_of_a_missing_file_exits_1_without_traceback(tmp_path: Path, caps
     assert main(["policy", "verify", str(tmp_path / "r.json"), str(tmp_path / "r.sig")]) == 1
     err = capsys.readouterr().err
     assert "cannot read" in err and "Traceback" not in err
+
+
+def test_markdown_and_html_render_the_same_facts_as_the_json(key_dir: Path) -> None:
+    import html as html_module
+
+    from imagegen_platform.cli.policy import build_document
+    from imagegen_policies import report
+
+    # GIVEN prod's JSON report with a scanner result beside it (waived and unwaived findings, a fix)
+    document, previews = build_document(["prod"], None, scanner=False)
+    (entry,) = document["stacks"]
+    entry["scanner"] = {
+        "tool": "checkov 0",
+        "resources": 1,
+        "passed": 1,
+        "passed_checks": ["CKV_AWS_7"],
+        "failed": [{"rule": "CKV_AWS_18", "resource": "urn:a"}, {"rule": "CKV_AWS_27", "resource": "urn:b"}],
+        "waived": [{"rule": "CKV_AWS_18", "resource": "urn:a", "reason": "needs a `log` bucket"}],
+        "unwaived": [{"rule": "CKV_AWS_27", "resource": "urn:b", "title": "SQS queue encrypted", "address": "x"}],
+        "fixed": [{"rule": "CKV_AWS_7", "resource": "urn:c", "fix": "rotation on", "result": "pass"}],
+    }
+    entry["waivers"] = entry["scanner"]["waived"]
+    # WHEN rendered both ways
+    markdown = report.render_markdown(previews, document)
+    page = html_module.unescape(report.render_html(previews, document).replace("<code>", "").replace("</code>", ""))
+    # THEN every origin and stack fact of the JSON is in both, verdict line first
+    facts = [*report._origin_rows(document), *report._stack_rows(entry)]
+    assert len(facts) > 15
+    for label, value in facts:
+        assert value.replace("|", "\\|") in markdown, label
+        assert value.replace("`", "") in page, label
+    assert report.verdict_line(entry) in markdown and report.verdict_line(entry) in page
+    assert "UNWAIVED CKV_AWS_27" in markdown and "UNWAIVED CKV_AWS_27" in page
