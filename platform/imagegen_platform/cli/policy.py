@@ -186,6 +186,7 @@ def run_report(args: argparse.Namespace) -> int:
         text = report.render_markdown(previews, document)
     if args.output is None:
         sys.stdout.write(text)
+        sys.stderr.write("imagegen policy report: written to standard output, unsigned (--output FILE signs it)\n")
         return 0
     data = text.encode("utf-8")
     signature_path = args.output.with_name(args.output.name + ".sig")
