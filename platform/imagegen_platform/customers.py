@@ -408,12 +408,19 @@ def _validated(document: dict[str, Any], source: str) -> stack_settings.StackSet
     """The same validation ``load_stack`` applies, on the document before it is written."""
     # Round-trip through YAML so dates and strings are exactly what the file will hold.
     config = yaml.safe_load(render_stack_file(document, source))["config"]
+    from imagegen_platform import constraints
+
     try:
-        return stack_settings.settings_from_config(config, source=source)
+        validated = stack_settings.settings_from_config(config, source=source)
     except SettingsInvalid as error:
         raise CustomerInvalid([error.message]) from None
     except ValidationError as error:  # pragma: no cover - parse_settings converts these already
         raise CustomerInvalid([str(error)]) from None
+    stack = f"{STACK_PREFIX}{validated.customer.name}" if validated.customer else source
+    problems = constraints.settings_problems(validated, stack)
+    if problems:
+        raise CustomerInvalid(problems)
+    return validated
 
 
 class _BlockLiteralDumper(yaml.SafeDumper):

@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
-from imagegen_platform.settings import PROJECT, load_stack
+from imagegen_platform.settings import PROJECT, load_stack, stack_file
 
 MOCK_ACCOUNT_ID = "123456789012"
 POLICY_MODULE = "imagegen_policies.offline"
@@ -393,6 +393,9 @@ def run_preview(stack: str, config_file: Path | None = None, *, policies: bool =
     """
     started = time.perf_counter()
     config, settings = load_stack(stack, config_file)
+    from imagegen_platform import constraints
+
+    constraints.check_settings(settings, stack, source=str(config_file or stack_file(stack)))
     account_id = settings.customer.account_id if settings.customer is not None else MOCK_ACCOUNT_ID
     warm_pack = _prestart_pack(stack) if policies else None
     ran = run_program(stack, config, settings.region, account_id)

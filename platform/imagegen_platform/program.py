@@ -6,10 +6,7 @@ the SDK's mocks. Settings are read once and validated before any resource is dec
 
 from __future__ import annotations
 
-import json
-
 import pulumi
-from imagegen_service import config as env
 
 from imagegen_platform import capacity
 from imagegen_platform.components import access
@@ -31,6 +28,7 @@ from imagegen_platform.components.names import PhysicalNames
 from imagegen_platform.components.queue import JobQueue, JobQueueArgs
 from imagegen_platform.components.quotas import ModelQuotas, ModelQuotasArgs, QuotaRequest
 from imagegen_platform.components.storage import ImageStore, ImageStoreArgs
+from imagegen_platform.environment import RuntimeRefs, function_environment
 from imagegen_platform.packaging import code_archive, layer_archive
 from imagegen_platform.settings import PROJECT, REGION_KEY, SETTINGS_KEY, StackSettings, settings_from_config
 
@@ -43,7 +41,12 @@ def read_settings() -> StackSettings:
     region = pulumi.Config("aws").get("region")
     if region is not None:  # else the settings' own region (validated either way)
         config[REGION_KEY] = region
-    return settings_from_config(config, source=f"stack {pulumi.get_stack()}")
+    from imagegen_platform import constraints
+
+    source = f"stack {pulumi.get_stack()}"
+    settings = settings_from_config(config, source=source)
+    constraints.check_settings(settings, pulumi.get_stack(), source=source)
+    return settings
 
 
 def stack_tags(settings: StackSettings, stack: str) -> dict[str, str]:
@@ -68,7 +71,9 @@ def aws_provider(settings: StackSettings, stack: str) -> pulumi.ProviderResource
         region=settings.region,
         default_tags=ProviderDefaultTagsArgs(tags=stack_tags(settings, stack)),
         # A customer stack can only ever touch the customer's account, through the role they granted.
-        allowed_account_ids=[customer.account_id] if customer else None,
+        # Any stack whose settings name an account only ever touches that account: a stack file
+        # whose ARNs name one account cannot be applied with credentials of another.
+        allowed_account_ids=[settings.account_id] if settings.account_id else None,
         assume_roles=[
             ProviderAssumeRoleArgs(
                 role_arn=customer.deploy_role_arn,
@@ -106,68 +111,6 @@ def quota_requests(settings: StackSettings) -> tuple[QuotaRequest, ...]:
     return tuple(requests)
 
 
-def _models_binding(settings: StackSettings) -> str:
-    return json.dumps(
-        {
-            m.model: {"region": settings.model_region(m), "licence_record_id": m.licence.record_id}
-            for m in settings.models
-        },
-        sort_keys=True,
-    )
-
-
-def runtime_environment(
-    settings: StackSettings,
-    stack: str,
-    *,
-    store: ImageStore,
-    tables: MetadataTables,
-    queue: JobQueue,
-    delivery: ImageDelivery,
-    moderation: ContentModeration | None,
-) -> dict[str, pulumi.Input[str]]:
-    """The functions' environment (names from imagegen_service.config): both read the same contract."""
-    variables: dict[str, pulumi.Input[str]] = {
-        env.ENV_STACK: stack,
-        env.ENV_ENVIRONMENT: settings.environment,
-        env.ENV_COMMERCIAL: env.flag(settings.commercial),
-        env.ENV_USER_CONTENT: env.flag(settings.user_generated_content),
-        env.ENV_BUCKET: store.bucket_name,
-        env.ENV_JOBS_TABLE: tables.jobs.name,
-        env.ENV_LICENCE_TABLE: tables.licences.name,
-        env.ENV_IDEMPOTENCY_TABLE: tables.idempotency.name,
-        env.ENV_QUEUE_URL: queue.queue.url,
-        env.ENV_DLQ_URL: queue.dead_letter_queue.url,
-        env.ENV_MODELS: _models_binding(settings),
-        env.ENV_MODEL_RPM: json.dumps(capacity.models_rpm(settings), sort_keys=True),
-        env.ENV_MODERATION_ENABLED: env.flag(settings.moderation.enabled),
-        env.ENV_MIN_CONFIDENCE: f"{settings.moderation.image_min_confidence:g}",
-        env.ENV_CDN_DOMAIN: delivery.domain_name,
-        env.ENV_SIGNED_URLS: env.flag(settings.delivery.signed_urls),
-        env.ENV_URL_TTL: str(settings.delivery.url_ttl_seconds),
-        env.ENV_C2PA_ENABLED: env.flag(settings.provenance.c2pa_enabled),
-        env.ENV_PRESETS: json.dumps(
-            {name: preset.model_dump(mode="json", exclude_none=True) for name, preset in settings.presets.items()},
-            sort_keys=True,
-        ),
-        env.ENV_CHANNEL_FORMATS: json.dumps(settings.channel_formats, sort_keys=True),
-        env.ENV_SYNC_TIMEOUT: str(settings.api.sync_timeout_seconds),
-        env.ENV_MAX_BODY_BYTES: str(settings.api.max_body_bytes),
-        env.ENV_MAX_RECEIVE_COUNT: str(settings.worker.max_receive_count),
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-    }
-    if moderation is not None:
-        variables[env.ENV_GUARDRAIL_ID] = moderation.guardrail.guardrail_id
-        variables[env.ENV_GUARDRAIL_VERSION] = moderation.version.version
-    if settings.delivery.signed_urls:
-        variables[env.ENV_SIGNING_KEY_ID] = delivery.signing_key_id
-    if settings.delivery.private_key_secret_arn:
-        variables[env.ENV_SIGNING_KEY_SECRET_ARN] = settings.delivery.private_key_secret_arn
-    if settings.provenance.signing_secret_arn:
-        variables[env.ENV_C2PA_SECRET_ARN] = settings.provenance.signing_secret_arn
-    return variables
-
-
 def main() -> None:
     settings = read_settings()
     stack = pulumi.get_stack()
@@ -183,6 +126,7 @@ def main() -> None:
             names=names,
             draft_expiry_days=settings.storage.draft_expiry_days,
             quarantine_expiry_days=settings.storage.quarantine_expiry_days,
+            inputs_expiry_days=settings.storage.inputs_expiry_days,
             force_destroy=settings.environment in ("local", "dev"),
         ),
         within,
@@ -197,6 +141,7 @@ def main() -> None:
             public_key_pem=settings.delivery.public_key_pem,
             domain_name=settings.delivery.domain_name,
             certificate_arn=settings.delivery.certificate_arn,
+            hosted_zone_id=settings.delivery.hosted_zone_id,
         ),
         within,
     )
@@ -225,8 +170,17 @@ def main() -> None:
         within,
     )
 
-    environment = runtime_environment(
-        settings, stack, store=store, tables=tables, queue=queue, delivery=delivery, moderation=moderation
+    refs = RuntimeRefs(
+        bucket=store.bucket_name,
+        jobs_table=tables.jobs.name,
+        licence_table=tables.licences.name,
+        idempotency_table=tables.idempotency.name,
+        queue_url=queue.queue.url,
+        dlq_url=queue.dead_letter_queue.url,
+        cdn_domain=delivery.domain_name,
+        signing_key_id=delivery.signing_key_id,
+        guardrail_id=moderation.guardrail.guardrail_id if moderation else None,
+        guardrail_version=moderation.version.version if moderation else None,
     )
     c2pa_secrets = tuple(arn for arn in [settings.provenance.signing_secret_arn] if arn)
     signing_secrets = tuple(arn for arn in [settings.delivery.private_key_secret_arn] if arn)
@@ -242,7 +196,7 @@ def main() -> None:
                 handler=API_HANDLER,
                 timeout_seconds=settings.api.sync_timeout_seconds,
                 memory_mb=API_MEMORY_MB,
-                environment={**environment, "POWERTOOLS_SERVICE_NAME": names.function("api")},
+                environment=function_environment(settings, stack, refs, "api"),
                 policy=access.api_policy,
                 # Sync generation (POST /v1/images) signs provenance and URLs in the api function.
                 secret_arns=c2pa_secrets + signing_secrets,
@@ -253,12 +207,7 @@ def main() -> None:
                 handler=WORKER_HANDLER,
                 timeout_seconds=settings.worker.timeout_seconds,
                 memory_mb=settings.worker.memory_mb,
-                environment={
-                    **environment,
-                    "POWERTOOLS_SERVICE_NAME": names.function("worker"),
-                    # Every worker container paces to its share of the quota: the fleet stays within it.
-                    env.ENV_PACING_CONTAINERS: str(capacity.worker_max_concurrency(settings)),
-                },
+                environment=function_environment(settings, stack, refs, "worker"),
                 policy=access.worker_policy,
                 secret_arns=c2pa_secrets,
             ),
@@ -307,6 +256,7 @@ def main() -> None:
                 ThrottleWatch(model_key=m.model, model_id=m.spec.model_id, region=settings.model_region(m))
                 for m in settings.models
             ),
+            region=settings.region,
         ),
         within,
     )

@@ -161,6 +161,9 @@ class DeliverySettings(_Model):
     whatever minimum protocol version is set, so production stacks need one (the policy pack checks)."""
     certificate_arn: str | None = None
     """ACM certificate for ``domain_name``; CloudFront only takes certificates in us-east-1."""
+    hosted_zone_id: str | None = Field(default=None, pattern=r"^Z[A-Z0-9]{1,31}$")
+    """Route 53 hosted zone of ``domain_name``: the program adds the A/AAAA alias records to the
+    distribution. Without it the DNS record is a go-live step at the partner's DNS provider."""
 
     @field_validator("public_key_pem")
     @classmethod
@@ -168,7 +171,10 @@ class DeliverySettings(_Model):
         if value is None or value == LOCAL_GENERATED_KEY:
             return value
         check_cloudfront_public_key(value)
-        return value
+        # str_strip_whitespace removed the PEM's final newline; CloudFront stores the key with it
+        # (aws.cloudfront.PublicKey docs: "encoded_key … needs a newline at the end"), and a key
+        # without it is read back as a diff and replaced on every deploy (new key ID: signed URLs 403).
+        return value + "\n"
 
     @field_validator("private_key_secret_arn")
     @classmethod
@@ -188,6 +194,8 @@ class DeliverySettings(_Model):
     def _key_when_signing(self) -> DeliverySettings:
         if (self.domain_name is None) != (self.certificate_arn is None):
             raise ValueError("domain_name and certificate_arn go together: set both or neither")
+        if self.hosted_zone_id is not None and self.domain_name is None:
+            raise ValueError("hosted_zone_id: a DNS record needs domain_name (and its certificate_arn)")
         if self.signed_urls and self.public_key_pem is None:
             raise ValueError("public_key_pem: signed URLs need the CloudFront public key (RSA-2048 or ECDSA P-256 PEM)")
         return self
@@ -267,9 +275,15 @@ class ProvenanceSettings(_Model):
         return value
 
 
+INPUTS_MIN_EXPIRY_DAYS = 5
+"""Caller-supplied images (``inputs/``) must outlive the jobs queue's 4-day message retention
+(components/queue.py ``JOBS_RETENTION_SECONDS``; a test keeps the two in step) plus a day."""
+
+
 class StorageSettings(_Model):
     draft_expiry_days: int = Field(default=30, ge=1, le=3650)
     quarantine_expiry_days: int = Field(default=90, ge=1, le=3650)
+    inputs_expiry_days: int = Field(default=7, ge=INPUTS_MIN_EXPIRY_DAYS, le=3650)
     log_retention_days: int = 30
 
     @field_validator("log_retention_days")
@@ -384,9 +398,48 @@ class StackSettings(_Model):
             problems.append("customer: only stacks with environment 'customer' may set a customer block")
         if self.delivery.public_key_pem == LOCAL_GENERATED_KEY and self.environment != "local":
             problems.append(f"delivery.public_key_pem: {LOCAL_GENERATED_KEY!r} is only for the local stack")
+        problems += self._one_account()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def arn_accounts(self) -> dict[str, str]:
+        """The account each account-bearing ARN of the settings names, by field."""
+        found: dict[str, str] = {}
+        for where, arn in (
+            ("delivery.private_key_secret_arn", self.delivery.private_key_secret_arn),
+            ("delivery.certificate_arn", self.delivery.certificate_arn),
+            ("provenance.signing_secret_arn", self.provenance.signing_secret_arn),
+            ("iam.permissions_boundary_arn", self.iam.permissions_boundary_arn),
+            ("customer.deploy_role_arn", self.customer.deploy_role_arn if self.customer else None),
+        ):
+            parts = arn.split(":") if arn else []
+            if len(parts) > 4 and _ACCOUNT.match(parts[4]):  # AWS-managed policies name "aws"
+                found[where] = parts[4]
+        return found
+
+    @property
+    def account_id(self) -> str | None:
+        """The one account this stack deploys to: the customer's, else the one its ARNs name.
+
+        The provider refuses every other account (``allowed_account_ids``), so a stack file whose
+        ARNs name one account can never be applied with credentials of another; ARNs the program
+        builds take the account from the caller identity (or the customer block).
+        """
+        if self.customer is not None:
+            return self.customer.account_id
+        return next(iter(self.arn_accounts().values()), None)
+
+    def _one_account(self) -> list[str]:
+        expected = self.customer.account_id if self.customer else None
+        problems = []
+        for where, account in self.arn_accounts().items():
+            if expected is None:
+                expected = account
+            elif account != expected:
+                owner = "the customer account" if self.customer else "the stack's other ARNs"
+                problems.append(f"{where}: names account {account}, but {owner} is {expected} (one stack, one account)")
+        return problems
 
     def model_region(self, enabled: EnabledModel) -> str:
         return enabled.region or self.region

@@ -124,7 +124,9 @@ def test_new_writes_a_validated_stack_and_its_policy_config(
     assert str(core.licence.accepted_at) == "2026-11-01"
     assert sd35.licence.eula_accepted is True and sd35.licence.provider == "Stability AI"
     assert settings.budget.monthly_usd == 800 and settings.budget.emails == ["billing@globex.example"]
-    assert settings.delivery.signed_urls and settings.delivery.public_key_pem == public_key_file.read_text().strip()
+    assert (
+        settings.delivery.signed_urls and settings.delivery.public_key_pem == public_key_file.read_text().strip() + "\n"
+    )  # CloudFront keeps the final newline
     assert settings.delivery.private_key_secret_arn == SIGNING_SECRET
     assert settings.provenance.signing_secret_arn == C2PA_SECRET
     # AND the policy config is the customer template

@@ -83,7 +83,18 @@ def test_customer_provider_assumes_the_granted_role_in_the_pinned_account(stack_
 def test_own_stacks_assume_no_role(stack_graph, stack: str) -> None:
     (provider,) = of_type(stack_graph(stack), PROVIDER)
     assert "assumeRoles" not in provider["inputs"]
-    assert "allowedAccountIds" not in provider["inputs"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_stack_whose_arns_name_an_account_deploys_only_there(stack_graph, stack: str) -> None:
+    # issue 13: the stack files' ARNs name one account while the credentials could be another's.
+    (provider,) = of_type(stack_graph(stack), PROVIDER)
+    accounts = set(settings_of(stack).arn_accounts().values())
+    allowed = provider["inputs"].get("allowedAccountIds")
+    if not accounts:
+        assert allowed is None
+    else:
+        assert (json.loads(allowed) if isinstance(allowed, str) else allowed) == sorted(accounts)
 
 
 def test_stack_outputs_are_the_contract(stack_graph) -> None:

@@ -132,6 +132,17 @@ def _generation(grants: FunctionGrants, *, writes: tuple[str, ...], reads: tuple
             "Resource": [f"{grants.bucket_arn}/{prefix}*" for prefix in reads],
         },
         {
+            # Without s3:ListBucket S3 answers a missing key with 403 AccessDenied instead of 404
+            # NoSuchKey (S3 API reference, GetObject: "If you don't have the s3:ListBucket
+            # permission, Amazon S3 returns an HTTP status code 403"), and the worker would retry a
+            # permanent error as a transient one. Whether S3 honours an s3:prefix condition for this
+            # check is UNCONFIRMED, so the grant is the bucket, unconditioned (keys are hashes).
+            "Sid": "MissingKeysAreNotFound",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": grants.bucket_arn,
+        },
+        {
             "Sid": "Metadata",
             "Effect": "Allow",
             "Action": list(TABLE_ACTIONS),

@@ -43,6 +43,8 @@ class CostGuardArgs:
     api_id: pulumi.Input[str]
     api_stage: str
     throttle_watches: tuple[ThrottleWatch, ...]
+    region: str
+    """The stack's region (the provider's): alarms elsewhere need a topic of their own region."""
 
 
 def alerts_key_policy(account_id: str) -> dict[str, Any]:
@@ -92,35 +94,18 @@ class CostGuard(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CostGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagegen:cost:CostGuard", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         names = args.names
         self._name = name
         self._names = names
 
-        self.key = kms.Key(
-            f"{name}-alerts-key",
-            description=f"Encrypts {names.base} alert notifications",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(alerts_key_policy(a))),
-            opts=child,
-        )
-        self.key_alias = kms.Alias(f"{name}-alerts-key-alias", name=f"alias/{names.of('alerts')}", target_key_id=self.key.key_id, opts=child)  # fmt: skip
-        self.topic = sns.Topic(f"{name}-alerts", name=names.of("alerts"), kms_master_key_id=self.key.arn, opts=child)
-        self.topic_policy = sns.TopicPolicy(
-            f"{name}-alerts-policy",
-            arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, args.account_id).apply(
-                lambda v: json.dumps(alerts_topic_policy(v[0], v[1]))
-            ),
-            opts=child,
-        )
-        self.subscriptions = [
-            sns.TopicSubscription(
-                f"{name}-email-{index}", topic=self.topic.arn, protocol="email", endpoint=email, opts=child
-            )
-            for index, email in enumerate(args.emails)
-        ]
+        self.topic = self._alert_topic(args, region=None)
+        # CloudWatch sends alarm actions only to a topic in the alarm's own region (and SNS encrypts
+        # with a key of the topic's region), so each model region other than the stack's gets its
+        # own key, topic and subscriptions for its throttle alarms.
+        self.regional_topics = {
+            region: self._alert_topic(args, region=region)
+            for region in sorted({w.region for w in args.throttle_watches} - {args.region})
+        }
 
         notifications = [
             budgets.BudgetNotificationArgs(
@@ -167,6 +152,44 @@ class CostGuard(pulumi.ComponentResource):
         ]  # fmt: skip
         self.register_outputs({"alertsTopicArn": self.topic.arn, "budgetName": self.budget.name})
 
+    def _alert_topic(self, args: CostGuardArgs, *, region: str | None) -> sns.Topic:
+        """An encrypted topic, its key and the e-mail subscriptions; ``region`` None: the stack's."""
+        name, names = self._name, self._names
+        at = "" if region is None else f"-{region}"
+        child = pulumi.ResourceOptions(parent=self)
+        key = kms.Key(
+            f"{name}-alerts-key{at}",
+            description=f"Encrypts {names.base} alert notifications",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(alerts_key_policy(a))),
+            region=region,
+            opts=child,
+        )
+        kms.Alias(f"{name}-alerts-key-alias{at}", name=f"alias/{names.of('alerts')}", target_key_id=key.key_id, region=region, opts=child)  # fmt: skip
+        topic = sns.Topic(f"{name}-alerts{at}", name=names.of("alerts"), kms_master_key_id=key.arn, region=region, opts=child)  # fmt: skip
+        policy = sns.TopicPolicy(
+            f"{name}-alerts-policy{at}",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, args.account_id).apply(
+                lambda v: json.dumps(alerts_topic_policy(v[0], v[1]))
+            ),
+            region=region,
+            opts=child,
+        )
+        for index, email in enumerate(args.emails):
+            sns.TopicSubscription(
+                f"{name}-email-{index}{at}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                region=region,
+                opts=child,
+            )
+        if region is None:
+            self.key, self.topic_policy = key, policy
+        return topic
+
     def _alarm(
         self,
         slug: str,
@@ -179,7 +202,8 @@ class CostGuard(pulumi.ComponentResource):
         above: float,
         region: str | None = None,
     ) -> cloudwatch.MetricAlarm:
-        actions: Sequence[pulumi.Input[str]] = [self.topic.arn]
+        topic = self.topic if region is None else self.regional_topics.get(region, self.topic)
+        actions: Sequence[pulumi.Input[str]] = [topic.arn]
         return cloudwatch.MetricAlarm(
             f"{self._name}-{slug}",
             name=self._names.of(slug),

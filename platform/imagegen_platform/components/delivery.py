@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import pulumi
 from imagegen_platform.components.names import PhysicalNames
-from pulumi_aws import cloudfront
+from pulumi_aws import cloudfront, route53
 
 ORIGIN_ID = "image-store"
 ONE_YEAR_SECONDS = 31_536_000
 HSTS_MAX_AGE_SECONDS = 63_072_000  # two years: the preload list's minimum is one
 MINIMUM_TLS = "TLSv1.2_2021"
+DEFAULT_CERTIFICATE_TLS = "TLSv1"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class ImageDeliveryArgs:
     domain_name: str | None = None
     certificate_arn: str | None = None
     """ACM certificate (us-east-1) for ``domain_name``; without one CloudFront's default certificate serves."""
+    hosted_zone_id: str | None = None
+    """Route 53 zone holding ``domain_name``: alias records point the name at the distribution."""
 
 
 class ImageDelivery(pulumi.ComponentResource):
@@ -151,6 +154,28 @@ class ImageDelivery(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.dns_records: list[route53.Record] = []
+        if args.domain_name and args.hosted_zone_id:
+            # IPv4 and IPv6 (the distribution has IPv6 on). CloudFront alias targets take no health
+            # evaluation (Route 53 API, AliasTarget: EvaluateTargetHealth must be false for CloudFront).
+            self.dns_records = [
+                route53.Record(
+                    f"{name}-dns-{kind.lower()}",
+                    zone_id=args.hosted_zone_id,
+                    name=args.domain_name,
+                    type=kind,
+                    aliases=[
+                        route53.RecordAliasArgs(
+                            name=self.distribution.domain_name,
+                            zone_id=self.distribution.hosted_zone_id,
+                            evaluate_target_health=False,
+                        )
+                    ],
+                    opts=child,
+                )
+                for kind in ("A", "AAAA")
+            ]
+
         # Image URLs use the custom host when there is one (signed URLs must name the host viewers use).
         self.domain_name = (
             pulumi.Output.from_input(args.domain_name) if args.domain_name else self.distribution.domain_name
@@ -170,9 +195,11 @@ def _viewer_certificate(certificate_arn: str | None) -> cloudfront.DistributionV
     if certificate_arn is None:
         return cloudfront.DistributionViewerCertificateArgs(
             cloudfront_default_certificate=True,
-            # With the default *.cloudfront.net certificate CloudFront ignores this and allows TLSv1
-            # upwards; set anyway so the intent is visible (stacks that need TLS 1.2+ set a domain).
-            minimum_protocol_version=MINIMUM_TLS,
+            # CloudFront API ViewerCertificate: with the *.cloudfront.net certificate "CloudFront
+            # automatically sets the security policy to TLSv1 regardless of the value that you set
+            # here", so TLSv1.2_2021 here is read back as TLSv1: a diff on every deploy. Declare what
+            # AWS stores; stacks that need TLS 1.2+ set a domain (the policy pack judges the exception).
+            minimum_protocol_version=DEFAULT_CERTIFICATE_TLS,
         )
     return cloudfront.DistributionViewerCertificateArgs(
         acm_certificate_arn=certificate_arn, ssl_support_method="sni-only", minimum_protocol_version=MINIMUM_TLS

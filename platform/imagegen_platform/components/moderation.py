@@ -6,6 +6,8 @@ text and image input, and image output where Bedrock allows it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -45,6 +47,16 @@ def _filters(strength: str) -> list[bedrock.GuardrailContentPolicyConfigFiltersC
         )
     )
     return filters
+
+
+def content_digest(settings: GuardrailSettings) -> str:
+    """A hash of everything the guardrail is declared from: it changes exactly when the DRAFT does."""
+    declared = {
+        "settings": settings.model_dump(mode="json"),
+        "categories": HARM_CATEGORIES,
+        "modalities": MODALITIES,
+    }
+    return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class ContentModeration(pulumi.ComponentResource):
@@ -92,12 +104,18 @@ class ContentModeration(pulumi.ComponentResource):
             word_policy_config=words,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # The runtime pins a published version, never DRAFT: edits take effect on the next deploy.
+        # The runtime pins a published version, never DRAFT. A version is an immutable snapshot of
+        # the DRAFT taken when it is created, so it must be re-created whenever the guardrail's
+        # content changes: its description carries the content's hash, and a changed description
+        # replaces it (replace_on_changes: the safe side whether or not the provider already treats
+        # the description as force-new). The new version is created before the old one is deleted,
+        # after the guardrail update (it depends on the guardrail), and the functions' environment
+        # then names the new version number.
         self.version = bedrock.GuardrailVersion(
             f"{name}-guardrail-version",
             guardrail_arn=self.guardrail.guardrail_arn,
-            description=f"{args.names.base} published guardrail",
-            opts=pulumi.ResourceOptions(parent=self),
+            description=f"{args.names.base} published guardrail, content {content_digest(settings)}",
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["description"]),
         )
         self.register_outputs(
             {

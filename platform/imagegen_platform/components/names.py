@@ -5,6 +5,7 @@ Names are set explicitly (no Pulumi autonames) so every reader agrees on them wi
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 # The bucket's key layout, as the runtime writes it (imagegen_service.storage / intake; a test keeps
@@ -13,6 +14,10 @@ SERVED_PREFIX = "images/"
 DRAFTS_PREFIX = "drafts/"
 QUARANTINE_PREFIX = "quarantine/"
 INPUTS_PREFIX = "inputs/"  # caller-supplied source images: never served
+
+BUCKET_PREFIX_MAX = 37
+"""pulumi-aws / Terraform ``aws_s3_bucket.bucket_prefix``: "Must be lowercase and less than or equal
+to 37 characters in length" (the provider appends a 26-character unique suffix; S3 names are ≤ 63)."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,17 @@ class PhysicalNames:
 
     @property
     def bucket_prefix(self) -> str:
-        # S3 names are global: a prefix, the provider adds a unique suffix.
-        return f"{self.base}-images-"
+        """S3 names are global: a prefix, the provider adds a unique suffix.
+
+        Long stack names (``customer-<32 characters>``) keep the name prefix (the deploy role's
+        scope), a readable start and a hash of the whole base, so two stacks never share a prefix.
+        """
+        full = f"{self.base}-images-"
+        if len(full) <= BUCKET_PREFIX_MAX:
+            return full
+        digest = hashlib.sha256(self.base.encode()).hexdigest()[:8]
+        head = self.base[: BUCKET_PREFIX_MAX - len(digest) - 2].rstrip("-")
+        return f"{head}-{digest}-"
 
     @property
     def jobs_table(self) -> str:

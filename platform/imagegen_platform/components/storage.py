@@ -1,7 +1,8 @@
 """ImageStore: the private, encrypted, TLS-only bucket for generated images.
 
 Key layout (fixed by the lead): ``images/…`` content-addressed and served through CloudFront,
-``drafts/…`` expired by lifecycle, ``quarantine/…`` never served and expired later.
+``drafts/…`` expired by lifecycle, ``quarantine/…`` never served and expired later, ``inputs/…``
+(caller-supplied source images) never served and expired once no queued job can still need them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from imagegen_platform.components.names import DRAFTS_PREFIX, QUARANTINE_PREFIX, SERVED_PREFIX, PhysicalNames
+from imagegen_platform.components.names import (
+    DRAFTS_PREFIX,
+    INPUTS_PREFIX,
+    QUARANTINE_PREFIX,
+    SERVED_PREFIX,
+    PhysicalNames,
+)
 from pulumi_aws import s3
 
 NONCURRENT_VERSION_DAYS = 30
@@ -24,6 +31,7 @@ class ImageStoreArgs:
     names: PhysicalNames
     draft_expiry_days: int
     quarantine_expiry_days: int
+    inputs_expiry_days: int
     force_destroy: bool = False
 
 
@@ -110,6 +118,7 @@ class ImageStore(pulumi.ComponentResource):
             rules=[
                 _expire("expire-drafts", DRAFTS_PREFIX, args.draft_expiry_days),
                 _expire("expire-quarantine", QUARANTINE_PREFIX, args.quarantine_expiry_days),
+                _expire("expire-inputs", INPUTS_PREFIX, args.inputs_expiry_days),
                 s3.BucketLifecycleConfigurationRuleArgs(
                     id="tidy-versions-and-uploads",
                     status="Enabled",

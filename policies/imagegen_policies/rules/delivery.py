@@ -77,11 +77,14 @@ def tls_minimum(args: Any, report: Report) -> None:
     allow_default = bool(settings_of(args, "cdn-tls-minimum")["allowDefaultCertificate"])
     certificate = args.props.get("viewerCertificate") or {}
     version = certificate.get("minimumProtocolVersion")
-    if version not in TLS12_PLUS:
+    default_certificate = certificate.get("cloudfrontDefaultCertificate") is True
+    # With the default certificate AWS stores TLSv1 whatever is declared: the version is moot there,
+    # and only the stack's explicit exception (allowDefaultCertificate) can let it pass.
+    if version not in TLS12_PLUS and not default_certificate:
         report(
             f"{where(args, 'viewerCertificate.minimumProtocolVersion')} is {version!r} (must be TLSv1.2_2018 or newer)"
         )
-    if certificate.get("cloudfrontDefaultCertificate") is True and not allow_default:
+    if default_certificate and not allow_default:
         report(
             f"{where(args, 'viewerCertificate.cloudfrontDefaultCertificate')} is true: the *.cloudfront.net certificate "
             "negotiates TLSv1 whatever minimumProtocolVersion says (allow it per stack with allowDefaultCertificate)"
