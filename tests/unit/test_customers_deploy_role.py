@@ -117,18 +117,95 @@ def test_the_role_cannot_change_itself(template: dict[str, Any]) -> None:
         assert not _allowed(template, action, own_arn)
 
 
-def test_every_service_the_program_uses_is_covered(template: dict[str, Any], prod_graph: dict[str, Any]) -> None:
-    prefixes = {a.split(":")[0] for s in _statements(template) if s["Effect"] == "Allow" for a in _as_list(s["Action"])}
-    needed = set()
-    for resource in prod_graph["resources"]:
-        kind = resource["type"]
-        if not kind.startswith("aws:"):
-            continue
-        module = kind.removeprefix("aws:").partition(":")[0]
-        service = module.split("/")[0]
-        needed.add(IAM_PREFIX.get(module, IAM_PREFIX.get(service, service)))
-    assert needed <= prefixes, needed - prefixes
-    assert {"secretsmanager", "servicequotas", "bedrock", "budgets", "kms"} <= prefixes
+def _everything_on(settings: dict[str, Any]) -> None:
+    """customer-acme with every optional feature a customer stack may turn on."""
+    settings["models"].append(
+        {
+            "model": "titan-image-v1",
+            "region": "eu-west-1",  # a model region other than the stack's: regional alert topic
+            "licence": {**settings["models"][0]["licence"], "record_id": "customer-acme-titan-image-v1",
+                        "provider": "Amazon", "terms_url": "https://aws.amazon.com/service-terms/"},
+        }
+    )  # fmt: skip
+    settings["models"][0] |= {"quota_request_rpm": 500, "quota_code": "L-0A1B2C3D"}  # a quota increase request
+    settings["api"] = {"auth": "jwt", "jwt_issuer": "https://id.acme.example", "jwt_audience": ["imagegen"]}
+    settings["iam"] = {"permissions_boundary_arn": "arn:aws:iam::111122223333:policy/partner-boundary"}
+    settings["delivery"] |= {
+        "domain_name": "images.acme.example",
+        "certificate_arn": "arn:aws:acm:us-east-1:111122223333:certificate/0b5c6a2e-3f4d-4e8a-9b1c-2d3e4f5a6b7c",
+        "hosted_zone_id": "Z0123456789EXAMPLEACM",
+    }
+
+
+@pytest.fixture(scope="module")
+def graphs(stack_graph: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every shipped stack's graph, plus customer-acme with every optional feature on."""
+    from tests.unit.program_graph import STACKS, preview_mutated
+
+    found = {stack: stack_graph(stack) for stack in STACKS}
+    found["customer-acme+everything"] = preview_mutated(
+        tmp_path_factory.mktemp("everything"), _everything_on, stack="customer-acme"
+    )
+    return found
+
+
+def _granted(template: dict[str, Any]) -> set[str]:
+    return {a for s in _statements(template) if s["Effect"] == "Allow" for a in _as_list(s["Action"])}
+
+
+def _customer_graphs(graphs: dict[str, Any]) -> list[dict[str, Any]]:
+    return [g for name, g in graphs.items() if name.startswith("customer-")]
+
+
+def test_every_resource_type_of_every_graph_is_in_the_action_table(graphs: dict[str, Any]) -> None:
+    from imagegen_platform.deploy_role import NO_ACTIONS, RESOURCE_ACTIONS
+
+    kinds = {r["type"] for g in graphs.values() for r in g["resources"] if r["type"].startswith(("aws:", "pulumi:"))}
+    assert kinds - set(RESOURCE_ACTIONS) - set(NO_ACTIONS) == set()
+    # the variant really turns the optional features on
+    everything = {r["type"] for r in graphs["customer-acme+everything"]["resources"]}
+    assert {"aws:route53/record:Record", "aws:apigatewayv2/authorizer:Authorizer"} <= everything
+
+
+def test_the_role_grants_every_action_a_customer_stack_needs(template: dict[str, Any], graphs: dict[str, Any]) -> None:
+    from imagegen_platform.deploy_role import required_actions
+
+    needed = required_actions(_customer_graphs(graphs))
+    assert sorted(needed - _granted(template)) == []
+
+
+def test_the_role_grants_nothing_no_resource_needs(template: dict[str, Any], graphs: dict[str, Any]) -> None:
+    from imagegen_platform.deploy_role import PREFLIGHT_ACTIONS, required_actions
+
+    granted = _granted(template)
+    assert all("*" not in action for action in granted), "explicit actions only: a wildcard grants more than is needed"
+    needed = required_actions(_customer_graphs(graphs)) | PREFLIGHT_ACTIONS
+    assert sorted(granted - needed) == []
+
+
+def test_what_the_role_withholds_only_non_customer_stacks_need(
+    template: dict[str, Any], graphs: dict[str, Any]
+) -> None:
+    from imagegen_platform.deploy_role import NOT_FOR_CUSTOMERS, required_actions
+
+    everywhere = required_actions(graphs.values())
+    assert sorted(everywhere - required_actions(_customer_graphs(graphs)) - set(NOT_FOR_CUSTOMERS)) == []
+    assert not set(NOT_FOR_CUSTOMERS) & _granted(template)
+
+
+def test_event_source_mappings_can_be_tagged(template: dict[str, Any], prod_graph: dict[str, Any]) -> None:
+    # issue 13 finding 1: default_tags make the provider tag the mapping and list its tags; the role
+    # granted them on functions only, so the first customer deploy failed.
+    arn = f"arn:aws:lambda:us-west-2:{ACCOUNT}:event-source-mapping:6d9bfc4e-3a1c-4d5e-9f3b-2a7c1e8d4b50"
+    for action in ("lambda:TagResource", "lambda:ListTags", "lambda:UntagResource"):
+        assert _allowed(template, action, arn), action
+
+
+def test_dns_records_are_limited_to_alias_record_types(template: dict[str, Any]) -> None:
+    (statement,) = [s for s in _statements(template) if "route53:ChangeResourceRecordSets" in _as_list(s["Action"])]
+    assert statement["Condition"] == {
+        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA"]}
+    }
 
 
 def test_the_program_names_fall_inside_the_scoped_resources(
