@@ -169,7 +169,7 @@ def settings_problems(settings: StackSettings, stack: str) -> list[str]:
     from imagegen_platform.components.licensing import licence_item
     from imagegen_platform.program import stack_tags
 
-    problems: list[str] = []
+    problems: list[str] = settings.account_problems()
     names = PhysicalNames(settings.name_prefix, stack)
     for limit, name in _names_and_limits(names, settings):
         if len(name) > limit.limit:

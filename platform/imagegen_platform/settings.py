@@ -398,7 +398,6 @@ class StackSettings(_Model):
             problems.append("customer: only stacks with environment 'customer' may set a customer block")
         if self.delivery.public_key_pem == LOCAL_GENERATED_KEY and self.environment != "local":
             problems.append(f"delivery.public_key_pem: {LOCAL_GENERATED_KEY!r} is only for the local stack")
-        problems += self._one_account()
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -430,7 +429,12 @@ class StackSettings(_Model):
             return self.customer.account_id
         return next(iter(self.arn_accounts().values()), None)
 
-    def _one_account(self) -> list[str]:
+    def account_problems(self) -> list[str]:
+        """ARNs naming an account other than the stack's (a deploy constraint, ``constraints``).
+
+        Not a validation error of the settings themselves: ``imagegen doctor`` loads such a stack
+        and reports the mismatch as a failed check against the caller's account.
+        """
         expected = self.customer.account_id if self.customer else None
         problems = []
         for where, account in self.arn_accounts().items():

@@ -261,12 +261,13 @@ def test_a_zone_without_a_domain_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2 and "hosted_zone_id" in result.stderr
 
 
-def test_arns_naming_two_accounts_are_refused_naming_the_field() -> None:
-    raw = copy.deepcopy(stack_document("prod")["config"]["imagegen:settings"])
-    raw["region"] = "us-west-2"
-    raw["provenance"]["signing_secret_arn"] = "arn:aws:secretsmanager:us-west-2:210987654321:secret:imagegen/prod/c2pa-AbCdEf"  # fmt: skip
-    with pytest.raises(ValueError, match=r"provenance\.signing_secret_arn: names account 210987654321"):
-        StackSettings.model_validate(raw)
+def test_arns_naming_two_accounts_exit_2_naming_the_field(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    settings = document["config"]["imagegen:settings"]
+    settings["provenance"]["signing_secret_arn"] = "arn:aws:secretsmanager:us-west-2:210987654321:secret:imagegen/prod/c2pa-AbCdEf"  # fmt: skip
+    result = _run_cli("preview", "--stack", "prod", "--config-file", str(write_stack(tmp_path, document)), "--json")
+    assert result.returncode == 2
+    assert "provenance.signing_secret_arn: names account 210987654321" in result.stderr
 
 
 def test_inputs_must_outlive_the_queued_jobs_that_need_them() -> None:
