@@ -58,6 +58,7 @@ TERRAFORM_NAMES = {
     "aws:sns/topic:Topic": "aws_sns_topic",
     "aws:budgets/budget:Budget": "aws_budgets_budget",
     "aws:servicequotas/serviceQuota:ServiceQuota": "aws_servicequotas_service_quota",
+    "aws:route53/record:Record": "aws_route53_record",
 }
 
 
