@@ -34,6 +34,7 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API request payload lim
 # API Gateway HTTP API: "Maximum integration timeout: 30 seconds" (Amazon API Gateway quotas,
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html); the stack may set less.
 MAX_INTEGRATION_TIMEOUT_S = 30.0
+DRAIN_LIMIT_BYTES = 4 * MAX_PAYLOAD_BYTES
 READ_TIMEOUT_S = 30.0  # a client that sends nothing for this long is disconnected
 DEFAULT_THREADS = 16
 ADMIN_PREFIX = "/_local/"
@@ -78,8 +79,11 @@ class LocalGateway:
             port=port,
             threads=threads,
             ident="imagegen-local",
-            max_request_body_size=MAX_PAYLOAD_BYTES,
+            # Bodies up to this are read in full, so an over-limit one gets its 413 after it was drained
+            # (a 413 sent mid-upload reaches the client as a connection reset); past it, waitress cuts off.
+            max_request_body_size=DRAIN_LIMIT_BYTES,
             channel_timeout=max(1, int(read_timeout_seconds)),
+            cleanup_interval=max(1, int(read_timeout_seconds)),
             expose_tracebacks=False,
             clear_untrusted_proxy_headers=True,
         )
@@ -123,12 +127,17 @@ class LocalGateway:
             # API Gateway matches no route for a method none declares (no CORS configured): a JSON 404/405.
             answer = error_answer(405, "MethodNotAllowed", f"{method} is not allowed here")
             answer.headers["allow"] = ", ".join(ALLOWED_METHODS)
+        elif int(environ.get("CONTENT_LENGTH") or 0) > MAX_PAYLOAD_BYTES:
+            answer = error_answer(413, "PayloadTooLarge", f"the request body is over {MAX_PAYLOAD_BYTES:,} bytes")
         else:
             body = environ["wsgi.input"].read() if method not in ("GET", "HEAD") else b""
-            try:
-                answer = self.dispatch(method, target, headers, body)
-            except json.JSONDecodeError:
-                answer = error_answer(400, "ValidationError", "the body is not valid JSON")
+            if len(body) > MAX_PAYLOAD_BYTES:  # a chunked body announces no length
+                answer = error_answer(413, "PayloadTooLarge", f"the request body is over {MAX_PAYLOAD_BYTES:,} bytes")
+            else:
+                try:
+                    answer = self.dispatch(method, target, headers, body)
+                except json.JSONDecodeError:
+                    answer = error_answer(400, "ValidationError", "the body is not valid JSON")
         out = [(name, value) for name, value in answer.headers.items() if name != "content-length"]
         out.append(("Content-Length", answer.headers.get("content-length", str(len(answer.body)))))
         start_response(f"{answer.status} {_reason(answer.status)}", out)

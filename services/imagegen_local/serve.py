@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from imagegen_service import config as cfg
 from imagegen_local import dlq, keys
 from imagegen_local.apigw import HttpAnswer, error_answer, json_answer
 from imagegen_local.cdn import CdnOrigin
+from imagegen_local.containers import FunctionPool
 from imagegen_local.embedded import CLOUD_ONLY, DUMMY_CREDENTIALS, EmbeddedAws, EmulatorKnobs
 from imagegen_local.event_source import QueueEventSource
 from imagegen_local.gateway import LocalGateway
@@ -39,6 +41,7 @@ class LocalOptions:
     worker: bool = True
     visibility_timeout: int | None = None  # None: the queue's, as Lambda's event source mapping does
     root: Path | None = None  # where .imagegen/ lives (default: the checkout)
+    isolate_api: bool = True  # api invocations in container processes (False: in this process, one at a time)
 
 
 def resolve_token(explicit: str | None) -> str:
@@ -56,6 +59,8 @@ class LocalPlatform:
         self.environment: dict[str, str] = {}
         self._saved_env: dict[str, str | None] = {}
         self._api_handler: Any = None
+        self._api_pool: FunctionPool | None = None
+        self._in_process = threading.Lock()
         self.worker_handler: Any = None
 
     def __enter__(self) -> LocalPlatform:
@@ -107,6 +112,7 @@ class LocalPlatform:
             function_name=api.name,
             region=self.aws.region,
             function_timeout_seconds=api.timeout_seconds,
+            integration_timeout_seconds=view.integration_timeout_seconds,
             port=self.options.port,
         )
         cdn_base = f"{self.gateway.url}{CDN_PATH}"
@@ -116,7 +122,17 @@ class LocalPlatform:
         self._apply_environment(self.environment)
         _, own = view.handler_environments()
         self._apply_environment(own[api.handler])
-        self._api_handler = _load(api.handler)
+        if self.options.isolate_api:
+            # Each invocation in a warm container process of its own, as Lambda runs them (containers.py).
+            self._api_pool = FunctionPool(
+                handler_path=api.handler,
+                environment=dict(os.environ),
+                function_name=api.name,
+                region=self.aws.region,
+                timeout_seconds=api.timeout_seconds,
+            )
+        else:
+            self._api_handler = _load(api.handler)
         self._apply_environment(own[view.worker_function.handler])
         self.worker_handler = _load(view.worker_function.handler)
         assert self.aws.signing_key is not None
@@ -164,6 +180,9 @@ class LocalPlatform:
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
+        if self._api_pool is not None:
+            self._api_pool.close()
+            self._api_pool = None
         if self.aws is not None:
             self.aws.stop()
             self.aws = None
@@ -186,7 +205,10 @@ class LocalPlatform:
         self._saved_env.clear()
 
     def _invoke_api(self, event: dict[str, Any], context: Any) -> Any:
-        return self._api_handler(event, context)
+        if self._api_pool is not None:
+            return self._api_pool.invoke(event)
+        with self._in_process:  # one shared module state: one invocation at a time
+            return self._api_handler(event, context)
 
     # ------------------------------------------------------------------------- local admin routes
     def _dlq_list(self, method: str, payload: dict[str, Any]) -> HttpAnswer:

@@ -23,6 +23,7 @@ QUEUE = "aws:sqs/queue:Queue"
 FUNCTION = "aws:lambda/function:Function"
 EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 ROUTE = "aws:apigatewayv2/route:Route"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
 API_HANDLER = _runtime.API_HANDLER
 WORKER_HANDLER = _runtime.WORKER_HANDLER
 
@@ -139,6 +140,14 @@ class StackView:
     def licence_items(self) -> list[dict[str, Any]]:
         """``TableItem`` inputs: ``tableName``, ``hashKey`` and ``item`` (DynamoDB JSON text)."""
         return self._inputs(TABLE_ITEM)
+
+    @property
+    def integration_timeout_seconds(self) -> float:
+        """The API integration's ``timeoutMilliseconds`` (API Gateway's default and HTTP API maximum: 30 s)."""
+        timeouts = [
+            float(i["timeoutMilliseconds"]) / 1000 for i in self._inputs(INTEGRATION) if i.get("timeoutMilliseconds")
+        ]
+        return min(timeouts, default=30.0)
 
     def routes(self) -> list[Route]:
         keys = [str(inputs["routeKey"]) for inputs in self._inputs(ROUTE) if inputs.get("routeKey")]
