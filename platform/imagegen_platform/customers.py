@@ -343,6 +343,10 @@ def record_id(name: str, model: str) -> str:
     return f"{full[: _RECORD_ID_MAX - 9].rstrip('-')}-{digest}"
 
 
+PERMISSIONS_BOUNDARY_NAME = "imagegen-permissions-boundary"
+"""The managed policy in the customer's account that caps the function roles (created with the deploy role)."""
+
+
 def stack_document(request: CustomerRequest) -> dict[str, Any]:
     """The stack file as data: ``config: {aws:region, imagegen:settings}``, like customer-acme."""
     models = []
@@ -391,6 +395,8 @@ def stack_document(request: CustomerRequest) -> dict[str, Any]:
         },
         "moderation": {"enabled": True, "image_min_confidence": 80, "guardrail": {"filter_strength": "HIGH"}},
         "provenance": {"c2pa_enabled": True, "signing_secret_arn": request.c2pa_secret_arn},
+        # Customer stacks must carry a permissions boundary (policy iam-permissions-boundary, customer.json).
+        "iam": {"permissions_boundary_arn": f"arn:aws:iam::{request.account_id}:policy/{PERMISSIONS_BOUNDARY_NAME}"},
         "customer": {
             "name": request.name,
             "account_id": request.account_id,

@@ -39,6 +39,15 @@ def of_type(resources: Iterable[Any], resource_type: str) -> list[Any]:
     return [r for r in resources if r.resource_type == resource_type]
 
 
+def of_types(resources: Iterable[Any], resource_types: Sequence[str]) -> list[Any]:
+    """Resources of any of ``resource_types`` (a type and its aliases: Bucket and BucketV2 are one AWS bucket)."""
+    return [r for r in resources if r.resource_type in resource_types]
+
+
+def depends_on(resource: Any, prop: str, target: Any) -> bool:
+    return any(dep.urn == target.urn for dep in resource.property_dependencies.get(prop, []))
+
+
 def as_list(value: Any) -> list[Any]:
     """IAM's ``"x"`` or ``["x", ...]`` as a list."""
     if value is None:
@@ -90,6 +99,11 @@ def api_functions(resources: Iterable[Any]) -> list[Any]:
 
 def worker_functions(resources: Iterable[Any]) -> list[Any]:
     return [r for r in resources if is_worker(r)]
+
+
+def moderating_functions(resources: Iterable[Any]) -> list[Any]:
+    """Functions that perform moderation: the api screens prompts and input images, the worker outputs."""
+    return [r for r in resources if is_api(r) or is_worker(r)]
 
 
 def stack_flag(resources: Sequence[Any], name: str, default: bool) -> bool:
@@ -149,12 +163,27 @@ def allows(statement: Statement, action: str) -> bool:
 
 
 def policy_documents(resource: Any) -> Iterator[tuple[str, Any]]:
-    """(property path, document) for every IAM document a resource carries."""
-    if resource.resource_type in (t.ROLE_POLICY, t.IAM_POLICY, t.BUCKET_POLICY):
+    """(property path, document) for every IAM document a resource carries, inline forms included."""
+    if resource.resource_type in (t.ROLE_POLICY, t.IAM_POLICY, t.BUCKET_POLICY, t.QUEUE_POLICY):
         yield "policy", resource.props.get("policy")
+    elif resource.resource_type in (*t.BUCKETS, t.QUEUE):
+        if resource.props.get("policy"):  # Bucket.policy / BucketV2.policy / Queue.policy: inline side doors
+            yield "policy", resource.props.get("policy")
     elif resource.resource_type == t.ROLE:
         for index, inline in enumerate(resource.props.get("inlinePolicies") or []):
             yield f"inlinePolicies[{index}].policy", inline.get("policy")
+
+
+def stack_accounts(resources: Iterable[Any]) -> set[str]:
+    """The account this stack deploys into, as its own functions' role ARNs name it."""
+    from imagegen_policies.iam import account_of
+
+    accounts = set()
+    for function in of_types(resources, (t.FUNCTION,)):
+        role = function.props.get("role")
+        if isinstance(role, str) and (account := account_of(role)):
+            accounts.add(account)
+    return accounts
 
 
 def role_of_function(function: Any) -> list[Any]:
@@ -178,6 +207,88 @@ def function_statements(resources: Sequence[Any], function: Any) -> list[tuple[A
     for holder in [*roles, *role_policies_of(resources, roles)]:
         for _prop, document in policy_documents(holder):
             found.extend((holder, s) for s in statements(document))
+    return found
+
+
+# --------------------------------------------------------------------------- queues
+
+
+def dead_letter_queues(resources: Sequence[Any]) -> list[Any]:
+    """This stack's DLQs: queues another queue's redrive policy (inline or RedrivePolicy) sends to.
+
+    A ``redriveAllowPolicy`` alone says who *may* redrive into a queue, not that anything does: it
+    does not make a queue a DLQ (a queue given one would otherwise escape the DLQ rule).
+    """
+    sources: list[tuple[set[str], set[str], set[str]]] = []  # (source queue urns, target urns, target names)
+    for holder in of_types(resources, (t.QUEUE, t.REDRIVE)):
+        source = {holder.urn} | {d.urn for d in holder.property_dependencies.get("queueUrl", [])}
+        target_urns = {dep.urn for dep in holder.property_dependencies.get("redrivePolicy", [])}
+        redrive = parse_json(holder.props.get("redrivePolicy"))
+        target_names = set()
+        if isinstance(redrive, Mapping) and isinstance(redrive.get("deadLetterTargetArn"), str):
+            target_names.add(redrive["deadLetterTargetArn"].rsplit(":", 1)[-1])
+        sources.append((source, target_urns, target_names))
+    return [
+        q
+        for q in of_type(resources, t.QUEUE)
+        if any(
+            q.urn not in source and (q.urn in urns or q.props.get("name") in names) for source, urns, names in sources
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- buckets: one view per bucket
+
+
+def bucket_name(bucket: Any) -> str | None:
+    name = bucket.props.get("bucket")
+    return name if isinstance(name, str) else None
+
+
+def attached(resources: Iterable[Any], resource_types: Sequence[str], bucket: Any) -> list[Any]:
+    """Side resources of ``bucket``: their ``bucket`` input depends on it, or names it literally."""
+    name = bucket_name(bucket)
+    return [
+        r
+        for r in of_types(resources, resource_types)
+        if depends_on(r, "bucket", bucket) or (name is not None and r.props.get("bucket") == name)
+    ]
+
+
+def inline_sse_algorithms(bucket: Any) -> list[Any] | None:
+    """Algorithms of the bucket's inline encryption (Bucket v7 object, BucketV2 list form); None if not set."""
+    props = bucket.props
+    single = props.get("serverSideEncryptionConfiguration")
+    if single:
+        rule = single.get("rule") or {}
+        return [(rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")]
+    configs = props.get("serverSideEncryptionConfigurations")
+    if configs:
+        return [
+            default.get("sseAlgorithm")
+            for config in configs
+            for rule in config.get("rules") or []
+            for default in rule.get("applyServerSideEncryptionByDefaults") or []
+        ]
+    return None
+
+
+def inline_versioning(bucket: Any) -> bool | None:
+    """The bucket's inline versioning flag (Bucket.versioning / BucketV2.versionings); None if not set."""
+    single = bucket.props.get("versioning")
+    if single:
+        return single.get("enabled") is True
+    many = bucket.props.get("versionings")
+    if many:
+        return all(v.get("enabled") is True for v in many)
+    return None
+
+
+def bucket_policies(resources: Sequence[Any], bucket: Any) -> list[tuple[Any, Any]]:
+    """(holder, document) of every policy on the bucket: BucketPolicy resources and the inline ``policy``."""
+    found = [(p, p.props.get("policy")) for p in attached(resources, (t.BUCKET_POLICY,), bucket)]
+    if bucket.props.get("policy"):
+        found.append((bucket, bucket.props.get("policy")))
     return found
 
 

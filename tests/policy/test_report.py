@@ -98,7 +98,15 @@ def test_matrix_marks_violations_and_not_applicable(prod_preview: dict[str, Any]
         variables = (resource["inputs"].get("environment") or {}).get("variables") or {}
         if "IMAGEGEN_USER_CONTENT" in variables:
             variables["IMAGEGEN_USER_CONTENT"] = "false"
-    mutated = {**prod_graph, "policies": evaluate(prod_graph, "prod")}
+    # (with a config that lets the flag decide: the pack's own default pins user content on)
+    import json
+
+    from imagegen_policies.offline import config_path
+
+    relaxed = json.loads(config_path("prod").read_text()) | {
+        name: {"requireUserContent": False} for name in ("cdn-signed-urls", "moderation-guardrail-wired")
+    }
+    mutated = {**prod_graph, "policies": evaluate(prod_graph, "prod", config=relaxed)}
     # WHEN rendered THEN the cells say violation / not applicable, and the Markdown names the resource
     cells = report.matrix({"prod": mutated})
     assert cells["api-routes-authorised"]["prod"].status == report.VIOLATION

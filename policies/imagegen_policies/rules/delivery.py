@@ -11,6 +11,7 @@ from imagegen_policies import facts
 from imagegen_policies import registry as t
 from imagegen_policies.base import Report, resource_policy, settings_of, stack_policy
 from imagegen_policies.facts import where
+from imagegen_policies.pins import pinned_flag
 
 HTTPS_POLICIES = ("redirect-to-https", "https-only")
 # CloudFront viewer security policies that refuse TLS 1.0/1.1 (API_ViewerCertificate).
@@ -93,7 +94,7 @@ def tls_minimum(args: Any, report: Report) -> None:
 
 def signed_urls(args: Any, report: Report) -> None:
     resources = list(args.resources)
-    if not facts.stack_flag(resources, env.ENV_USER_CONTENT, default=True):
+    if not pinned_flag(args, report, "cdn-signed-urls", "requireUserContent", env.ENV_USER_CONTENT):
         args.not_applicable(f"the stack serves no user content ({env.ENV_USER_CONTENT}=false)")
     distributions = facts.of_type(resources, t.DISTRIBUTION)
     if not distributions:

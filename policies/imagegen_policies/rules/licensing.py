@@ -10,6 +10,7 @@ from imagegen_service import config as env
 from imagegen_policies import facts
 from imagegen_policies.base import Report, stack_policy
 from imagegen_policies.facts import where
+from imagegen_policies.pins import pinned_flag
 
 REQUIRED_TEXT = ("provider", "terms_version", "terms_url", "accepted_by", "accepted_at")
 
@@ -76,7 +77,7 @@ def licence_eula_accepted(args: Any, report: Report) -> None:
 
 
 def licence_commercial_use(args: Any, report: Report) -> None:
-    if not facts.stack_flag(args.resources, env.ENV_COMMERCIAL, default=True):
+    if not pinned_flag(args, report, "licence-commercial-use", "requireCommercial", env.ENV_COMMERCIAL):
         args.not_applicable(f"the stack is not commercial ({env.ENV_COMMERCIAL}=false)")
     items = facts.licence_items(args.resources)
     for spec, _model in facts.distinct_specs(_invoked(args)).values():

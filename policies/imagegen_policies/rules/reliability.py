@@ -26,15 +26,7 @@ def _redrive_of(resources: list[Any], queue: Any) -> tuple[Any, Any]:
 
 
 def _dead_letter_urns(resources: list[Any]) -> set[str]:
-    urns = {
-        dep.urn
-        for r in resources
-        if r.resource_type in (t.QUEUE, t.REDRIVE)
-        for dep in r.property_dependencies.get("redrivePolicy", [])
-    }
-    # A queue that allows redrive into itself is a DLQ even when its source is gone.
-    urns.update(q.urn for q in facts.of_type(resources, t.QUEUE) if q.props.get("redriveAllowPolicy"))
-    return urns
+    return {q.urn for q in facts.dead_letter_queues(resources)}
 
 
 def queue_dead_letter(args: Any, report: Report) -> None:

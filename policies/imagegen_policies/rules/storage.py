@@ -1,7 +1,9 @@
-"""Storage: the image bucket is private, owner-enforced, encrypted, TLS-only and readable by CloudFront alone.
+"""Storage: the image bucket is private, owner-enforced, encrypted, versioned, TLS-only and readable by CloudFront alone.
 
 In pulumi-aws v7 these settings are sibling resources of the Bucket, so each rule joins a bucket to
-the resources whose ``bucket`` input depends on it (``PolicyResource.property_dependencies``).
+the resources whose ``bucket`` input depends on it (``PolicyResource.property_dependencies``). One
+bucket is one view whatever the spelling: ``Bucket`` and its deprecated alias ``BucketV2``, the
+``*V2`` side resources, and the inline forms (``policy``, encryption, versioning) all count.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from imagegen_policies import facts
 from imagegen_policies import registry as t
 from imagegen_policies.base import Report, stack_policy
 from imagegen_policies.facts import where
+from imagegen_policies.iam import account_of
 
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
@@ -21,18 +24,14 @@ SERVED_PREFIX = "images/"  # the lead's key layout: only images/* is ever served
 
 
 def _buckets(args: Any) -> list[Any]:
-    buckets = facts.of_type(args.resources, t.BUCKET)
+    buckets = facts.of_types(args.resources, t.BUCKETS)
     if not buckets:
         args.not_applicable("the stack has no S3 bucket")
     return buckets
 
 
 def attached(resources: list[Any], resource_type: str, bucket: Any) -> list[Any]:
-    return [
-        r
-        for r in facts.of_type(resources, resource_type)
-        if any(dep.urn == bucket.urn for dep in r.property_dependencies.get("bucket", []))
-    ]
+    return facts.attached(resources, (resource_type,), bucket)
 
 
 def public_access_blocked(args: Any, report: Report) -> None:
@@ -68,8 +67,15 @@ def owner_enforced(args: Any, report: Report) -> None:
 def encrypted(args: Any, report: Report) -> None:
     resources = list(args.resources)
     for bucket in _buckets(args):
-        configs = attached(resources, t.BUCKET_SSE, bucket)
-        if not configs:
+        configs = facts.attached(resources, t.SSE_CONFIGS, bucket)
+        inline = facts.inline_sse_algorithms(bucket)
+        if inline is not None and (not inline or any(a not in SSE_ALGORITHMS for a in inline)):
+            report(
+                f"{where(bucket, 'serverSideEncryptionConfiguration')} (inline) is {inline!r} "
+                f"(must be one of {', '.join(SSE_ALGORITHMS)})",
+                bucket.urn,
+            )
+        if not configs and inline is None:
             report(
                 f"{where(bucket, 'bucket')}: no BucketServerSideEncryptionConfiguration targets this bucket", bucket.urn
             )
@@ -93,8 +99,8 @@ def _denies_plain_http(statement: facts.Statement) -> bool:
     return secure is False or (isinstance(secure, str) and secure.lower() == "false")
 
 
-def _policies_of(args: Any, report: Report, bucket: Any) -> list[Any]:
-    policies = attached(list(args.resources), t.BUCKET_POLICY, bucket)
+def _policies_of(args: Any, report: Report, bucket: Any) -> list[tuple[Any, Any]]:
+    policies = facts.bucket_policies(list(args.resources), bucket)
     if not policies:
         report(f"{where(bucket, 'bucket')}: no BucketPolicy targets this bucket", bucket.urn)
     return policies
@@ -102,9 +108,11 @@ def _policies_of(args: Any, report: Report, bucket: Any) -> list[Any]:
 
 def tls_only(args: Any, report: Report) -> None:
     for bucket in _buckets(args):
-        for policy in _policies_of(args, report, bucket):
-            if not any(_denies_plain_http(s) for s in facts.statements(policy.props.get("policy"))):
-                report(f"{where(policy, 'policy')}: no Deny statement for aws:SecureTransport = false", policy.urn)
+        policies = _policies_of(args, report, bucket)
+        # AWS evaluates the bucket's one policy: the deny may sit in any document that becomes it.
+        if policies and not any(_denies_plain_http(s) for _h, doc in policies for s in facts.statements(doc)):
+            for holder, _doc in policies:
+                report(f"{where(holder, 'policy')}: no Deny statement for aws:SecureTransport = false", holder.urn)
 
 
 def _only_cloudfront(principal: Any) -> bool:
@@ -123,10 +131,17 @@ def _source_arns(condition: Mapping[str, Any]) -> list[str]:
     return arns
 
 
+def _own_distribution(resources: list[Any], holder: Any) -> bool:
+    """The policy document is built from a Distribution of this stack (its ``policy`` input depends on one)."""
+    return any(d.resource_type == t.DISTRIBUTION for d in holder.property_dependencies.get("policy", []))
+
+
 def cdn_only_access(args: Any, report: Report) -> None:
+    resources = list(args.resources)
+    accounts = facts.stack_accounts(resources)
     for bucket in _buckets(args):
-        for policy in _policies_of(args, report, bucket):
-            for s in facts.statements(policy.props.get("policy")):
+        for policy, document in _policies_of(args, report, bucket):
+            for s in facts.statements(document):
                 if s.effect != "Allow":
                     continue
                 label = where(policy, f"policy Statement[{s.index}]")
@@ -141,6 +156,18 @@ def cdn_only_access(args: Any, report: Report) -> None:
                         f"{label}.Condition must bind AWS:SourceArn to one CloudFront distribution ARN (is {arns!r})",
                         policy.urn,
                     )
+                foreign = [a for a in arns if account_of(a) not in accounts]
+                if arns and foreign:
+                    report(
+                        f"{label}.Condition AWS:SourceArn {foreign!r} names a distribution outside this stack's "
+                        f"account ({', '.join(sorted(accounts)) or 'unknown'})",
+                        policy.urn,
+                    )
+                elif arns and not _own_distribution(resources, policy):
+                    report(
+                        f"{label}.Condition AWS:SourceArn {arns!r} is not taken from a Distribution of this stack",
+                        policy.urn,
+                    )
                 outside = [
                     r for r in s.resources if not r.split(":::", 1)[-1].partition("/")[2].startswith(SERVED_PREFIX)
                 ]
@@ -151,10 +178,26 @@ def cdn_only_access(args: Any, report: Report) -> None:
                     )
 
 
+def versioning(args: Any, report: Report) -> None:
+    resources = list(args.resources)
+    for bucket in _buckets(args):
+        configs = facts.attached(resources, t.VERSIONINGS, bucket)
+        inline = facts.inline_versioning(bucket)
+        if inline is False:
+            report(f"{where(bucket, 'versioning.enabled')} (inline) is false: overwritten images are lost", bucket.urn)
+        if not configs and inline is None:
+            report(f"{where(bucket, 'bucket')}: no BucketVersioning targets this bucket", bucket.urn)
+        for config in configs:
+            status = (config.props.get("versioningConfiguration") or {}).get("status")
+            if status != "Enabled":
+                report(f"{where(config, 'versioningConfiguration.status')} is {status!r} (must be Enabled)", config.urn)
+
+
 POLICIES = [
     stack_policy("storage-public-access-blocked", public_access_blocked),
     stack_policy("storage-owner-enforced", owner_enforced),
     stack_policy("storage-encrypted", encrypted),
     stack_policy("storage-tls-only", tls_only),
     stack_policy("storage-cdn-only-access", cdn_only_access),
+    stack_policy("storage-versioning", versioning),
 ]
