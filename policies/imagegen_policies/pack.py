@@ -16,9 +16,9 @@ PACK_DESCRIPTION = (
 def build_policies() -> list[Any]:
     """Every policy, in the registry's order; fails loudly if a module and the registry disagree."""
     from imagegen_policies.rules import (
-        baseline,
         cost,
         delivery,
+        hardening,
         licensing,
         lifecycle,
         moderation,
@@ -28,7 +28,7 @@ def build_policies() -> list[Any]:
         storage,
     )
 
-    modules = (licensing, moderation, provenance, lifecycle, storage, delivery, reliability, cost, privilege, baseline)
+    modules = (licensing, moderation, provenance, lifecycle, storage, delivery, reliability, cost, privilege, hardening)
     by_name = {policy.name: policy for module in modules for policy in module.POLICIES}
     missing = [rule.name for rule in registry.RULES if rule.name not in by_name]
     extra = sorted(set(by_name) - set(registry.BY_NAME))
