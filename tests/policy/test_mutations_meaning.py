@@ -674,7 +674,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("baseline", "dlq-alarm-on-wrong-queue", S({"alarms-present"}), _alarm_on_jobs_queue),
     M("baseline", "worker-errors-alarm-missing", S({"alarms-present"}), _drop(ALARM, "worker-errors")),
     M("baseline", "api-5xx-alarm-missing", S({"alarms-present"}), _drop(ALARM, "api-5xx")),
-    M("baseline", "alarm-without-action", S({"alarms-present"}), _set(ALARM, "throttles-titan", "alarmActions", [])),
+    M(
+        "baseline",
+        "alarm-without-action",
+        S({"alarms-present"}),
+        _set(ALARM, "throttles-stable-image-core", "alarmActions", []),
+    ),
 )
 CLASSES = ("meaning", "aliases", "every-function", "flags", "baseline")
 
