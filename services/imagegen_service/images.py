@@ -107,6 +107,13 @@ def inspect(data: bytes, rules: ImageInputRules, *, opaque: bool = False) -> Dec
                 raise ImageProblem("must not contain transparent or translucent pixels")
     except ImageProblem:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # The header declares more pixels than Pillow will decode (a decompression bomb, or a lying header):
+        # name the rule the declared size breaks, not "unreadable".
+        raise ImageProblem(
+            f"declares over {Image.MAX_IMAGE_PIXELS or 0:,} pixels in its header; each side must be at most "
+            f"{rules.max_side} px" + (f" and at most {rules.max_pixels:,} pixels" if rules.max_pixels else "")
+        ) from None
     except Exception:
         raise ImageProblem(f"is not a readable {sniffed.upper()} image") from None
     return DecodedImage(data=data, format=sniffed, width=width, height=height, mode=mode)

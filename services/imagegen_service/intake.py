@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from imagegen_service.requests import GenerationRequest
 
 INPUT_PREFIX = "inputs/"  # caller-supplied images: never served (CloudFront reads only images/*)
-_TEXT_FIELDS = ("prompt", "negative_prompt", "mask_prompt", "search_prompt", "select_prompt")
+# Text the guardrail screens. Not ``negative_prompt``: it names what the image must NOT show ("gore,
+# nudity, text"), so content filters would block exactly the requests that steer away from harm. It
+# still reaches the model, whose own input filter screens it, and its output is still moderated.
+_TEXT_FIELDS = ("prompt", "mask_prompt", "search_prompt", "select_prompt")
 _INLINE_IMAGES = ("source_image", "mask_image", "control.image", "style_image")
 
 

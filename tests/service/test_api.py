@@ -150,3 +150,13 @@ def test_a_retried_post_with_the_same_idempotency_key_returns_the_original_jobs(
     status, sync_first = call_api("POST", "/v1/images", {**TITAN, "seed": 5, "idempotency_key": "k-sync"})
     status, sync_again = call_api("POST", "/v1/images", {**TITAN, "seed": 5, "idempotency_key": "k-sync"})
     assert status == 200 and sync_again["job"]["job_id"] == sync_first["job"]["job_id"]
+
+
+def test_a_negative_prompt_naming_what_to_avoid_is_not_blocked(stack: Stack) -> None:
+    # Issue 11, finding 7: the guardrail screens what is asked for, not what is asked to be left out.
+    before = stack.stats()["guardrail_interventions"]
+    status, body = call_api("POST", "/v1/jobs", {**TITAN, "negative_prompt": "EMULATOR_VIOLENCE, gore, blood"})
+    assert status == 202, body
+    assert stack.stats()["guardrail_interventions"] == before
+    status, body = call_api("POST", "/v1/jobs", {**TITAN, "prompt": "a street scene EMULATOR_VIOLENCE"})
+    assert status == 422 and body["error"]["code"] == "PromptBlocked"
