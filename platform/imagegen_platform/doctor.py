@@ -494,7 +494,8 @@ def _covers(domain: str, names: list[str]) -> bool:
 
 def _certificate_names(described: dict[str, Any]) -> list[str]:
     cert = described.get("Certificate", {})
-    return [cert.get("DomainName", ""), *cert.get("SubjectAlternativeNames", [])]
+    names = [cert.get("DomainName", ""), *cert.get("SubjectAlternativeNames", [])]
+    return [name for name in dict.fromkeys(names) if name]  # the domain name is usually a SAN too
 
 
 def _check_certificate(aws: _Aws, settings: StackSettings, report: DoctorReport) -> None:
@@ -551,7 +552,7 @@ def _check_certificate(aws: _Aws, settings: StackSettings, report: DoctorReport)
             Check(
                 "certificate",
                 "fail",
-                f"{arn} covers {', '.join(n for n in names if n)}, not {domain}",
+                f"{arn} covers {', '.join(names)}, not {domain}",
                 f"request a certificate whose name or SANs cover {domain}",
                 subject=arn,
             )

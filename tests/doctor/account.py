@@ -79,8 +79,19 @@ class OfflineAccount:
     def import_certificate(self, domain: str, region: str, *, as_arn: str | None = None) -> str:
         cert, key = self_signed(domain)
         arn = str(self._client("acm", region).import_certificate(Certificate=cert, PrivateKey=key)["CertificateArn"])
-        if as_arn is None:
-            return arn
+        return arn if as_arn is None else self._rekey(arn, region, as_arn)
+
+    def request_certificate(self, domain: str, region: str, *, as_arn: str) -> str:
+        """An ACM-issued certificate awaiting DNS validation (moto: PENDING_VALIDATION for its first 60 s)."""
+        acm = self._client("acm", region)
+        arn = str(acm.request_certificate(DomainName=domain, ValidationMethod="DNS")["CertificateArn"])
+        return self._rekey(arn, region, as_arn)
+
+    def schedule_deletion(self, arn: str) -> None:
+        region, name = arn.split(":")[3], arn.split(":", 6)[6]
+        self._client("secretsmanager", region).delete_secret(SecretId=name, RecoveryWindowInDays=7)
+
+    def _rekey(self, arn: str, region: str, as_arn: str) -> str:
         from moto.acm.models import acm_backends
 
         backend = acm_backends[self.account_id][region]

@@ -334,3 +334,42 @@ def test_doctor_calls_only_the_read_actions_it_declares(
     assert called <= set(DOCTOR_ACTIONS), called - set(DOCTOR_ACTIONS)
     assert {"cloudwatch:GetMetricStatistics", "acm:ListCertificates", "servicequotas:GetServiceQuota"} <= called
     assert all(action.split(":")[1].startswith(("Get", "List", "Describe", "AssumeRole")) for action in called)
+
+
+def test_certificate_pending_validation_or_for_another_name(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn, domain = acme_settings.delivery.certificate_arn, acme_settings.delivery.domain_name
+    assert arn and domain
+    # GIVEN the certificate was requested in us-east-1 but its DNS validation record is not in place yet
+    make_healthy(acme_account, acme_settings, skip={"certificate"})
+    acme_account.request_certificate(domain, "us-east-1", as_arn=arn)
+    code, report = doctor(capsys)
+    [check] = by_name(report, "certificate")
+    assert code == 1 and check["status"] == "fail"
+    assert "PENDING_VALIDATION, not ISSUED" in check["message"] and "DNS validation CNAME" in check["remediation"]
+
+
+def test_certificate_that_does_not_cover_the_domain(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = acme_settings.delivery.certificate_arn
+    assert arn
+    make_healthy(acme_account, acme_settings, skip={"certificate"})
+    acme_account.import_certificate("www.acme.example", "us-east-1", as_arn=arn)
+    code, report = doctor(capsys)
+    [check] = by_name(report, "certificate")
+    assert code == 1 and check["status"] == "fail"
+    assert "covers www.acme.example, not images.acme.example" in check["message"]
+
+
+def test_secret_scheduled_for_deletion(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = acme_settings.delivery.private_key_secret_arn
+    assert arn
+    make_healthy(acme_account, acme_settings)
+    acme_account.schedule_deletion(arn)
+    code, report = doctor(capsys)
+    [check] = by_name(report, "secret", "delivery.private_key_secret_arn")
+    assert code == 1 and check["status"] == "fail" and "scheduled for deletion" in check["message"]
