@@ -75,7 +75,7 @@ INVALID_BODIES: list[tuple[str, dict[str, Any], str]] = [
     (NOVA, {"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {"image": SOURCE}, CFG: {"seed": 1}}, "extraneous key [imageGenerationConfig]"),
     (NOVA, {"taskType": "IMAGE_VARIATION", "imageVariationParams": {"text": "x", "images": [SOURCE], "similarityStrength": 0.1}}, "similarityStrength: must be within 0.2–1"),
     (NOVA, {"taskType": "IMAGE_VARIATION", "imageVariationParams": {"text": "x", "images": []}}, "images"),
-    (NOVA, {"taskType": "COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams": {"text": "x", "colors": ["#000000"] * 11}}, "colors: must hold 1–10"),
+    (NOVA, {"taskType": "COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams": {"text": "x", "colors": ["#000000"] * 11}}, "colors: must have 1–10 entries"),
     (NOVA, {"taskType": "COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams": {"text": "x", "colors": ["red"]}}, "colors"),
     (TITAN, patch(T2I, f"{TXT}.text", "x" * 513), "text: must be 1–512 characters"),
     (TITAN, patch(patch(T2I, f"{CFG}.width", 1000), f"{CFG}.height", 1000), "1000×1000 is not a size"),
