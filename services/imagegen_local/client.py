@@ -102,7 +102,7 @@ class ImagegenClient:
         return self.request("POST", "/v1/jobs", {"requests": requests})
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/v1/jobs/{job_id}")["job"])
+        return dict(self.request("GET", f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}")["job"])
 
     def models(self) -> list[dict[str, Any]]:
         return list(self.request("GET", "/v1/models")["models"])

@@ -115,9 +115,12 @@ class LocalGateway:
     # ----------------------------------------------------------------------------- WSGI
     def wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ["REQUEST_METHOD"]).upper()
-        target = quote(environ.get("PATH_INFO", ""), safe="/%:@!$&'()*+,;=-._~")
-        if environ.get("QUERY_STRING"):
-            target += f"?{environ['QUERY_STRING']}"
+        # The request target as sent (PATH_INFO is percent-decoded: an escaped "/" in an id would split it).
+        target = str(environ.get("REQUEST_URI") or "")
+        if not target.startswith("/"):
+            target = quote(environ.get("PATH_INFO", ""), safe="/%:@!$&'()*+,;=-._~")
+            if environ.get("QUERY_STRING"):
+                target += f"?{environ['QUERY_STRING']}"
         headers = [
             (key[5:].replace("_", "-").title(), str(value)) for key, value in environ.items() if key.startswith("HTTP_")
         ]

@@ -12,8 +12,6 @@ import typing
 from pathlib import Path
 from typing import Any
 
-MAX_REQUESTS_PER_CALL = 100  # POST /v1/jobs takes 1–100 requests
-
 
 class RequestFileError(ValueError):
     """A problem in a batch file; the message names the file, the line and the field."""
@@ -55,16 +53,34 @@ def _check(raw: Any, where: str) -> dict[str, Any]:
     return raw
 
 
+MAX_REPORTED_LINES = 20  # every bad line is counted; this many are spelled out
+
+
+def _raise_all(problems: list[str]) -> None:
+    if not problems:
+        return
+    shown = problems[:MAX_REPORTED_LINES]
+    more = len(problems) - len(shown)
+    tail = [f"… and {more} more bad line(s)"] if more else []
+    raise RequestFileError("\n".join([*shown, *tail]))
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     requests = []
+    problems: list[str] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as error:
-            raise RequestFileError(f"{path}:{number}: not valid JSON ({error.msg} at column {error.colno})") from None
-        requests.append(_check(raw, f"{path}:{number}"))
+            problems.append(f"{path}:{number}: not valid JSON ({error.msg} at column {error.colno})")
+            continue
+        try:
+            requests.append(_check(raw, f"{path}:{number}"))
+        except RequestFileError as problem:
+            problems.append(str(problem))
+    _raise_all(problems)
     return requests
 
 
@@ -74,6 +90,7 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
     textual = _textual_fields()
     known = set(GenerationRequest.model_fields)
     requests = []
+    problems: list[str] = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         unknown = [name for name in reader.fieldnames or [] if name not in known]
@@ -84,9 +101,14 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
         for row in reader:
             number = reader.line_num
             if None in row:
-                raise RequestFileError(f"{path}:{number}: more cells than header columns")
+                problems.append(f"{path}:{number}: more cells than header columns")
+                continue
             raw = {name: _cell(name, text, textual) for name, text in row.items() if text not in ("", None)}
-            requests.append(_check(raw, f"{path}:{number}"))
+            try:
+                requests.append(_check(raw, f"{path}:{number}"))
+            except RequestFileError as problem:
+                problems.append(str(problem))
+    _raise_all(problems)
     return requests
 
 
@@ -109,6 +131,26 @@ def read_requests(path: Path) -> list[dict[str, Any]]:
     return requests
 
 
-def chunks(items: list[dict[str, Any]], size: int = MAX_REQUESTS_PER_CALL) -> typing.Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def chunks(items: list[dict[str, Any]], size: int | None = None) -> typing.Iterator[list[dict[str, Any]]]:
+    """Calls of at most ``size`` requests (default: the API's 1–100) that expand to at most the service's
+    jobs per call (fan-out counted with the API's own schema)."""
+    from imagegen_service.errors import RequestInvalid
+    from imagegen_service.requests import MAX_REQUESTS_PER_CALL, parse_shape
+    from imagegen_service.workflows import MAX_JOBS_PER_CALL, planned_jobs
+
+    size = size or MAX_REQUESTS_PER_CALL
+
+    chunk: list[dict[str, Any]] = []
+    jobs = 0
+    for item in items:
+        try:
+            planned = planned_jobs(parse_shape(item))
+        except RequestInvalid:  # the API will say what is wrong with it; it is one request
+            planned = 1
+        if chunk and (len(chunk) == size or jobs + planned > MAX_JOBS_PER_CALL):
+            yield chunk
+            chunk, jobs = [], 0
+        chunk.append(item)
+        jobs += planned
+    if chunk:
+        yield chunk

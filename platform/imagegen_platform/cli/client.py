@@ -42,8 +42,11 @@ def register(subparsers: Any) -> None:
     batch.set_defaults(handler=run_batch)
 
     jobs = subparsers.add_parser("jobs", help="look at jobs")
+    # Target flags are accepted here too, so `imagegen jobs --local URL` gets "give an action", not "invalid choice".
+    for flag in ("--local", "--token", "--api-url", "--profile", "--region"):
+        jobs.add_argument(flag, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    jobs.set_defaults(handler=run_jobs_without_action)
     jobs_actions = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
-    jobs_actions.required = True
     show = jobs_actions.add_parser("show", help="one job with its images, moderation and cost")
     _target_args(show)
     show.add_argument("job_id")
@@ -182,20 +185,53 @@ def _validate(request: dict[str, Any], *, where: str) -> None:
         raise CommandError(f"invalid request ({where}): {flags}", 2) from None
 
 
+def _check_out(out: Path | None) -> None:
+    """Refuse an --out that cannot be written before anything is paid for."""
+    if out is None:
+        return
+    if out.is_dir():
+        if not os.access(out, os.W_OK):
+            raise CommandError(f"--out: directory {out} is not writable", 2)
+        return
+    parent = next((p for p in (out.parent, *out.parent.parents) if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        raise CommandError(f"--out: {out.parent} is not a directory", 2)
+    if not os.access(parent, os.W_OK):
+        raise CommandError(f"--out: {parent} is not writable", 2)
+
+
+def _targets(out: Path, images: list[dict[str, Any]]) -> list[Path]:
+    if out.is_dir():  # a directory: each image under its own id
+        return [out / f"{image.get('image_id')}.{image.get('format') or 'png'}" for image in images]
+    if len(images) == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-{index}{out.suffix}") for index in range(1, len(images) + 1)]
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from imagegen_local.client import download
 
     request = build_request(args)
+    _check_out(args.out)
     client = _client(args)
+    sys.stderr.write(f"imagegen generate: generating with {request['model']} (synchronous, up to ~30 s)…\n")
     job = _call(lambda: client.generate(request))
+    if job.get("status") not in TERMINAL:
+        # The model did not answer inside the API's sync budget: the job was handed to the queue (202).
+        sys.stderr.write(f"imagegen generate: job {job.get('job_id')} continues in the queue; waiting for it\n")
+        job = wait_for_jobs(client, [job["job_id"]], timeout=600.0, label="generate").get(job["job_id"], job)
     if args.json:
         print(json.dumps(job, indent=2))
     images = job.get("images") or []
     if args.out:
-        for index, image in enumerate(images, start=1):
-            target = args.out if len(images) == 1 else args.out.with_name(f"{args.out.stem}-{index}{args.out.suffix}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(download(image["url"]))
+        for image, target in zip(images, _targets(args.out, images), strict=True):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(download(image["url"]))
+            except OSError as error:
+                raise CommandError(
+                    f"--out: cannot write {target}: {error.strerror}; the image is at {image.get('url')}", 1
+                ) from None
             if not args.json:
                 print(target)
     elif not args.json:
@@ -246,8 +282,23 @@ def run_batch(args: argparse.Namespace) -> int:
     pending = [j for j in job_ids if jobs.get(j, {}).get("status") not in TERMINAL]
     if pending:
         sys.stderr.write(f"imagegen batch: {len(pending)} job(s) still not finished after {args.timeout:g} s\n")
+        for job_id in pending:
+            sys.stderr.write(f"  {_pending_reason(jobs.get(job_id, {'job_id': job_id}))}\n")
         return 1
     return 0
+
+
+def _pending_reason(job: dict[str, Any]) -> str:
+    """Why an unfinished job is not done yet, and what happens next."""
+    job_id, status = job.get("job_id"), job.get("status", "unknown")
+    last = job.get("last_error") or {}
+    if job.get("dead_lettered"):
+        return f"{job_id} {status}: in the dead-letter queue after {last.get('code')}: {last.get('message')}; `imagegen dlq redrive` resumes it"
+    if last:
+        receives = last.get("receive_count")
+        tries = f" (attempt {receives})" if receives else ""
+        return f"{job_id} {status}: last error {last.get('code')}: {last.get('message')}{tries}; the queue retries it after its visibility timeout"
+    return f"{job_id} {status}: waiting for a worker (no error so far)"
 
 
 def wait_for_jobs(client: Any, job_ids: list[str], *, timeout: float, label: str) -> dict[str, dict[str, Any]]:
@@ -273,6 +324,10 @@ def wait_for_jobs(client: Any, job_ids: list[str], *, timeout: float, label: str
 
 
 # ----------------------------------------------------------------------------- jobs show
+def run_jobs_without_action(args: argparse.Namespace) -> int:
+    raise CommandError("give an action: imagegen jobs show JOB_ID --local URL --token T (or --api-url URL)", 2)
+
+
 def run_jobs_show(args: argparse.Namespace) -> int:
     client = _client(args)
     job = _call(lambda: client.job(args.job_id))
@@ -283,6 +338,8 @@ def run_jobs_show(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title=f"job {job.get('job_id')}", show_header=False)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")  # URLs are copied from here: fold them, never cut them with "…"
     for name in ("status", "model_id", "cost_usd", "license_record_id", "created_at", "completed_at"):
         table.add_row(name, str(job.get(name)))
     if job.get("error"):
