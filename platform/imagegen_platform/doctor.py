@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from imagegen_service import catalogue, clock
+from imagegen_service.errors import SettingsInvalid
 
 from imagegen_platform import capacity
 from imagegen_platform.settings import EnabledModel, StackSettings, load_stack
@@ -128,7 +129,13 @@ class DoctorReport:
             "checks": [c.as_json() for c in self.checks],
             "lifecycle": [e.as_json() for e in self.lifecycle],
             "go_live": list(self.go_live),
+            "policy_config": self.policy_config(),
         }
+
+    def policy_config(self) -> dict[str, Any]:
+        """What the stack's policy config should record from this check (the Legacy models in use)."""
+        records = [record for entry in self.lifecycle if (record := entry.legacy_in_use()) is not None]
+        return {LEGACY_POLICY: {"legacyInUse": records}} if records else {}
 
 
 class _Aws:
@@ -798,6 +805,11 @@ def run_doctor(
 ) -> DoctorReport:
     """Check the account a deploy of ``stack`` would reach. ``SettingsInvalid`` for a bad stack."""
     _, settings = load_stack(stack, config_file)
+    if settings.environment == "local":
+        raise SettingsInvalid(
+            f"stack {stack}: environment 'local' deploys nothing to AWS (imagegen demo / local serve run it); "
+            "doctor checks the account of a deployed stack (dev, staging, prod, customer-…)"
+        )
     return diagnose(stack, settings, session=session, today=today)
 
 

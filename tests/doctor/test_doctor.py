@@ -132,6 +132,7 @@ def test_legacy_model_the_account_still_uses_warns_with_the_policy_config_record
     assert "policies/config/customer-acme.json" in check["remediation"]
     [entry] = [e for e in report["lifecycle"] if e["model"] == "sd3-5-large"]
     assert entry["account_may_use"] is True and entry["last_invoked_on"] == used_on.isoformat()
+    assert report["policy_config"] == {"legacy-model-in-production": {"legacyInUse": [record]}}
 
 
 def test_legacy_model_without_recent_invocations_asks_for_one(
@@ -241,6 +242,10 @@ def test_bad_stack_is_exit_2_naming_the_stack(capsys: pytest.CaptureFixture[str]
     code = main(["doctor", "--stack", "no-such-stack"])
     assert code == 2
     assert "Pulumi.no-such-stack.yaml" in capsys.readouterr().err
+    # the local stack has no account to check: refused before any AWS call
+    assert main(["doctor", "--stack", "local"]) == 2
+    err = capsys.readouterr().err
+    assert "environment 'local' deploys nothing to AWS" in err and "Traceback" not in err
 
 
 def _variant(tmp_path: Path, change: Any) -> str:
