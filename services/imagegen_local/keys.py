@@ -79,3 +79,16 @@ def c2pa_test_chain(directory: Path) -> tuple[Path, Path]:
     if not fresh:
         return write_test_chain(directory)
     return cert, key
+
+
+LOCAL_TOKEN = "local-api-token"
+
+
+def local_token(directory: Path) -> str:
+    """The local gateway's bearer token, made once and kept beside the keys: stable across restarts."""
+    import secrets
+
+    path = directory / LOCAL_TOKEN
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(24).encode())
+    return path.read_text().strip()

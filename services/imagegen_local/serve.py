@@ -44,8 +44,11 @@ class LocalOptions:
     isolate_api: bool = True  # api invocations in container processes (False: in this process, one at a time)
 
 
-def resolve_token(explicit: str | None) -> str:
-    return explicit or os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+def resolve_token(explicit: str | None, state: Path | None = None) -> str:
+    """--token, else $IMAGEGEN_LOCAL_TOKEN, else the one kept in the state directory (made once)."""
+    if explicit or os.environ.get(TOKEN_ENV):
+        return str(explicit or os.environ.get(TOKEN_ENV))
+    return keys.local_token(state) if state is not None else secrets.token_urlsafe(24)
 
 
 class LocalPlatform:
@@ -92,6 +95,7 @@ class LocalPlatform:
         _, settings = load_stack(options.stack, options.config_file)
         view = StackView(self.graph)
         state = keys.state_dir(options.root or repo_root())
+        self.token = resolve_token(options.token, state)
         self.aws = EmbeddedAws(view, settings, state_dir=state, knobs=options.knobs)
         try:
             # Dummy credentials before anything talks to moto: the data plane uses the default chain.
