@@ -74,6 +74,7 @@ def runtime_environment(settings: StackSettings, stack: str, refs: RuntimeRefs) 
             sort_keys=True,
         ),
         env.ENV_CHANNEL_FORMATS: json.dumps(settings.channel_formats, sort_keys=True),
+        env.ENV_ROUTES: json.dumps({job: r.as_runtime() for job, r in settings.routes.items()}, sort_keys=True),
         env.ENV_SYNC_TIMEOUT: str(settings.api.sync_timeout_seconds),
         env.ENV_MAX_BODY_BYTES: str(settings.api.max_body_bytes),
         env.ENV_MAX_RECEIVE_COUNT: str(settings.worker.max_receive_count),

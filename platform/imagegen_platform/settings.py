@@ -353,6 +353,59 @@ def _aspect_ratio(value: str) -> str:
 
 AspectRatio = Annotated[str, AfterValidator(_aspect_ratio)]
 
+GUIDE_JOBS = (
+    "cut-out",
+    "hero",
+    "composition-locked",
+    "thumbnail",
+    "typography",
+    "edit-in-place",
+    "provenance",
+)
+"""The guide's "which model for which job" rows: ecommerce cut-outs at volume, hero / lifestyle
+marketing imagery, composition-locked product shots, high-volume thumbnails, in-image typography,
+edit-in-place workflows, provenance / watermark required."""
+_JOB_NAME = r"^[a-z][a-z0-9-]{0,31}$"
+
+
+class Route(_Model):
+    """A job type's model, task, preset and quality tier: callers send ``"job": "hero"``, not a model key."""
+
+    model: str
+    task: catalogue.Task | None = None
+    """None: the model's only task, or text-to-image."""
+    preset: str | None = None
+    tier: catalogue.Quality | None = None
+    """Amazon quality tier (standard | premium); only for models that take one."""
+
+    @field_validator("model")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        try:
+            return catalogue.lookup(value).key
+        except catalogue.UnknownModel:
+            raise ValueError(f"unknown model {value!r}; the catalogue has: {', '.join(catalogue.MODELS)}") from None
+
+    @property
+    def spec(self) -> catalogue.ModelSpec:
+        return catalogue.MODELS[self.model]
+
+    @property
+    def effective_task(self) -> catalogue.Task:
+        if self.task is not None:
+            return self.task
+        spec = self.spec
+        return spec.tasks[0] if len(spec.tasks) == 1 else catalogue.Task.TEXT_TO_IMAGE
+
+    def as_runtime(self) -> dict[str, str]:
+        """What the API reads (``IMAGEGEN_ROUTES``): plain strings, defaults resolved."""
+        out = {"model": self.model, "task": self.effective_task.value}
+        if self.preset is not None:
+            out["preset"] = self.preset
+        if self.tier is not None:
+            out["quality"] = self.tier.value
+        return out
+
 
 class StackSettings(_Model):
     environment: Environment
@@ -372,6 +425,8 @@ class StackSettings(_Model):
     storage: StorageSettings = StorageSettings()
     customer: CustomerSettings | None = None
     presets: dict[str, Preset] = Field(default_factory=dict)
+    routes: dict[Annotated[str, Field(pattern=_JOB_NAME)], Route] = Field(default_factory=dict)
+    """Job type → model, task, preset and tier (``GUIDE_JOBS`` are the guide's seven)."""
     channel_formats: dict[str, AspectRatio] = Field(
         default_factory=lambda: {"square": "1:1", "story": "9:16", "banner": "21:9", "wide": "16:9"}
     )
@@ -396,6 +451,7 @@ class StackSettings(_Model):
             problems.append("customer: a customer stack needs the customer block (account, deploy role, external id)")
         if self.environment != "customer" and self.customer is not None:
             problems.append("customer: only stacks with environment 'customer' may set a customer block")
+        problems += self._route_problems()
         if self.delivery.public_key_pem == LOCAL_GENERATED_KEY and self.environment != "local":
             problems.append(f"delivery.public_key_pem: {LOCAL_GENERATED_KEY!r} is only for the local stack")
         if problems:
@@ -443,6 +499,33 @@ class StackSettings(_Model):
             elif account != expected:
                 owner = "the customer account" if self.customer else "the stack's other ARNs"
                 problems.append(f"{where}: names account {account}, but {owner} is {expected} (one stack, one account)")
+        return problems
+
+    def _route_problems(self) -> list[str]:
+        """Each route must target a model this stack enables (its licence record), that can do the task."""
+        from imagegen_service import clock
+
+        problems: list[str] = []
+        today = clock.today()
+        for job, route in self.routes.items():
+            where = f"routes.{job}"
+            spec, enabled = route.spec, self.enabled(route.model)
+            if enabled is None:
+                problems.append(
+                    f"{where}.model: {route.model} is not enabled in this stack (no licence record under models)"
+                )
+                continue
+            # Commercial use of the licence is the policy pack's to judge (licence rules), like any model's.
+            if not spec.supports(route.effective_task):
+                tasks = ", ".join(t.value for t in spec.tasks)
+                problems.append(f"{where}.task: {spec.name} does not do {route.effective_task.value}; it does: {tasks}")
+            if route.preset is not None and route.preset not in self.presets:
+                known = ", ".join(sorted(self.presets)) or "none"
+                problems.append(f"{where}.preset: unknown preset {route.preset!r}; this stack has: {known}")
+            if route.tier is not None and route.tier not in spec.limits.qualities:
+                problems.append(f"{where}.tier: {spec.name} has no quality tiers; leave tier out")
+            if spec.lifecycle.status_on(today) is catalogue.Status.END_OF_LIFE:
+                problems.append(f"{where}.model: {spec.name} reached end of life on {spec.lifecycle.end_of_life}")
         return problems
 
     def model_region(self, enabled: EnabledModel) -> str:

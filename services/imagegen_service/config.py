@@ -39,6 +39,7 @@ ENV_C2PA_CERT_FILE = "IMAGEGEN_C2PA_CERT_FILE"  # local: leaf + CA chain PEM
 ENV_C2PA_KEY_FILE = "IMAGEGEN_C2PA_KEY_FILE"  # local: leaf private key PEM
 ENV_PRESETS = "IMAGEGEN_PRESETS"  # JSON {name: Preset fields}
 ENV_CHANNEL_FORMATS = "IMAGEGEN_CHANNEL_FORMATS"  # JSON {name: "W:H"}
+ENV_ROUTES = "IMAGEGEN_ROUTES"  # JSON {job: {"model", "task", "preset"?, "quality"?}}
 ENV_SYNC_TIMEOUT = "IMAGEGEN_SYNC_TIMEOUT_SECONDS"
 ENV_MAX_BODY_BYTES = "IMAGEGEN_MAX_BODY_BYTES"
 ENV_MAX_RECEIVE_COUNT = "IMAGEGEN_MAX_RECEIVE_COUNT"
@@ -106,6 +107,7 @@ class RuntimeConfig:
     max_receive_count: int = 5
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     channel_formats: dict[str, str] = field(default_factory=dict)
+    routes: dict[str, dict[str, str]] = field(default_factory=dict)
     model_rpm: dict[str, int] = field(default_factory=dict)
     pacing_containers: int = 1
 
@@ -149,6 +151,7 @@ class RuntimeConfig:
             max_receive_count=int(env.get(ENV_MAX_RECEIVE_COUNT, "5")),
             presets=_json(ENV_PRESETS),
             channel_formats=_json(ENV_CHANNEL_FORMATS),
+            routes=_json(ENV_ROUTES),
             model_rpm={k: int(v) for k, v in _json(ENV_MODEL_RPM).items()},
             pacing_containers=int(env.get(ENV_PACING_CONTAINERS, "1")),
         )

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from imagegen_service import moderation, workflows
+from imagegen_service import moderation, routes, workflows
 from imagegen_service.errors import FieldProblem, ImagegenError, RequestInvalid
 from imagegen_service.imagefiles import describe
 from imagegen_service.jobs import JobStatus, now_iso
@@ -43,6 +43,30 @@ def _prefixed(error: RequestInvalid, prefix: str) -> list[FieldProblem]:
     ]
 
 
+def _resolve_jobs(
+    raws: list[Any], job_routes: dict[str, dict[str, str]], *, batch: bool, problems: list[FieldProblem]
+) -> tuple[list[Any], list[dict[str, Any]], set[int]]:
+    """``"job": "hero"`` → the stack's route (model, task, preset, tier), per request; problems collected."""
+    out: list[Any] = []
+    resolved: list[dict[str, Any]] = []
+    unresolved: set[int] = set()
+    for index, raw in enumerate(raws):
+        prefix = f"requests[{index}]." if batch else ""
+        if not isinstance(raw, dict):
+            out.append(raw)
+            resolved.append({})
+            continue
+        try:
+            routed, what = routes.resolve(raw, job_routes, prefix=prefix)
+        except RequestInvalid as error:
+            problems.extend(error.details)
+            routed, what = raw, {}
+            unresolved.add(index)  # named already: not shape-checked again
+        out.append(routed)
+        resolved.append(what)
+    return out, resolved, unresolved
+
+
 def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: bool) -> list[Prepared]:
     """Expand and validate every request; raise one RequestInvalid naming every bad field of every request.
 
@@ -54,9 +78,12 @@ def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: 
 
     config = services.config
     problems: list[FieldProblem] = []
+    raws, resolved, unresolved = _resolve_jobs(raws, config.routes, batch=batch, problems=problems)
     planned = 0
     for index, raw in enumerate(raws):
         prefix = f"requests[{index}]." if batch else ""
+        if index in unresolved:
+            continue  # its job did not resolve (reported above)
         if not isinstance(raw, dict):
             problems.append(FieldProblem(prefix.rstrip(".") or "body", "must be a JSON object (a GenerationRequest)"))
             continue
@@ -84,10 +111,11 @@ def prepare(services: Services, raws: list[Any], *, allow_fan_out: bool, batch: 
                 prefix=prefix,
             )
             for item in expanded:
+                workflow = {**resolved[index], **item.workflow}
                 if item.reuse is not None:
-                    prepared.append(Prepared(None, item.workflow, index, reuse=item.reuse))
+                    prepared.append(Prepared(None, workflow, index, reuse=item.reuse))
                 else:
-                    prepared.append(Prepared(parse_request(item.raw), item.workflow, index))
+                    prepared.append(Prepared(parse_request(item.raw), workflow, index))
         except RequestInvalid as error:
             problems.extend(
                 _prefixed(error, prefix) if prefix else error.details or [FieldProblem("body", error.message)]

@@ -45,6 +45,11 @@ PRESETS = {
     }
 }
 CHANNELS = {"square": "1:1", "story": "9:16", "banner": "21:9", "wide": "16:9"}
+ROUTES = {  # IMAGEGEN_ROUTES as the program writes it (settings.Route.as_runtime)
+    "thumbnail": {"model": "stable-image-core", "task": "text-to-image"},
+    "hero": {"model": "sd3-5-large", "task": "text-to-image", "preset": "product-shot"},
+    "draft": {"model": "titan-image-v1", "task": "text-to-image", "quality": "standard"},
+}
 _stack_numbers = itertools.count(1)
 AWS_TEST_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -165,6 +170,7 @@ def stack_env(
         cfg.ENV_C2PA_KEY_FILE: str(keys.c2pa_key_file),
         cfg.ENV_PRESETS: json.dumps(PRESETS),
         cfg.ENV_CHANNEL_FORMATS: json.dumps(CHANNELS),
+        cfg.ENV_ROUTES: json.dumps(ROUTES),
         cfg.ENV_MAX_RECEIVE_COUNT: "3",
         cfg.ENV_MODEL_RPM: json.dumps({key: 60_000 for key in MODELS}),
         **plane.env(),

@@ -69,6 +69,10 @@ def register(subparsers: Any) -> None:
     models = subparsers.add_parser("models", help="the model catalogue with lifecycle and price (offline)")
     models.add_argument("--stack", help="mark the models this stack enables")
     models.add_argument("--json", action="store_true")
+    models.add_argument("--routes", action="store_true", help="the stack's job routes: job → model, task, preset, tier")
+    models.add_argument(
+        "--config-file", type=Path, metavar="PATH", help="with --routes: replaces stacks/Pulumi.STACK.yaml"
+    )
     models.set_defaults(handler=run_models)
 
 
@@ -454,6 +458,10 @@ def model_rows(stack: str | None = None) -> list[dict[str, Any]]:
 def run_models(args: argparse.Namespace) -> int:
     from imagegen_service import catalogue, clock
 
+    if args.routes:
+        from imagegen_platform.cli.routes import run_routes
+
+        return run_routes(args)
     rows = model_rows(args.stack)
     if args.json:
         print(json.dumps({"as_of": clock.today().isoformat(), "models": rows}, indent=2))
