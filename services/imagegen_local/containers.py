@@ -16,8 +16,11 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -139,7 +142,8 @@ class FunctionPool:
             daemon=True,
         )
         started = time.monotonic()
-        process.start()
+        with _without_main():
+            process.start()
         child.close()
         if not parent.poll(max(60.0, self.timeout_seconds)):
             process.kill()
@@ -174,6 +178,26 @@ class FunctionPool:
             self._lock.notify_all()
         for container in idle:
             _kill(container)
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main() -> Iterator[None]:
+    """Start a container without re-running the caller's ``__main__`` in it.
+
+    multiprocessing's spawn/forkserver children import the parent's main module (as ``__mp_main__``); a
+    script without an ``if __name__ == "__main__"`` guard (``python -m bench``) would run again inside every
+    container. A Lambda container imports only its handler, so the child is given no main module at all.
+    """
+    with _MAIN_SWAP:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
 
 
 def _kill(container: _Container) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from imagegen_local.containers import ContainerCrashed, FunctionPool, FunctionTimedOut
 
 HANDLER = "tests.unit.container_handlers.handler"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -75,3 +80,21 @@ def test_a_container_that_dies_is_reported_and_replaced(pool: FunctionPool) -> N
     with pytest.raises(ContainerCrashed):
         pool.invoke({"exit": True})
     assert pool.invoke({})["invocations"] == 1
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_in_its_containers(tmp_path: Path) -> None:
+    # multiprocessing would import the parent's __main__ in each container (`python -m bench` has no guard).
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from imagegen_local.containers import FunctionPool\n"
+        "print('MAIN RUN', flush=True)\n"
+        f"pool = FunctionPool(handler_path={HANDLER!r}, environment={{}}, function_name='f', region='r', timeout_seconds=10)\n"
+        "print('invocations', pool.invoke({})['invocations'], flush=True)\n"
+        "pool.close()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert done.stdout.count("MAIN RUN") == 1, done.stdout + done.stderr
+    assert "invocations 1" in done.stdout, done.stderr
