@@ -318,13 +318,15 @@ class Checkov:
         executable = (venv or CHECKOV_VENV) / "bin" / "checkov"
         if not executable.exists():
             return None
+        # The installed distribution's version, from its own interpreter (`checkov --version` imports
+        # every framework first: seconds, for the same answer).
+        python = executable.parent / "python"
+        command = [str(python), "-c", "import importlib.metadata as m; print(m.version('checkov'))"]
         try:
-            done = subprocess.run(
-                [str(executable), "--version"], capture_output=True, text=True, timeout=120, check=False
-            )
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
         except (OSError, subprocess.TimeoutExpired):
             return None
-        if done.returncode != 0:
+        if done.returncode != 0 or not done.stdout.strip():
             return None
         return cls(executable, f"checkov {done.stdout.strip()}")
 
