@@ -159,7 +159,17 @@ def action_matches(granted: str, action: str) -> bool:
 
 
 def allows(statement: Statement, action: str) -> bool:
-    return statement.effect == "Allow" and any(action_matches(a, action) for a in statement.actions)
+    """The statement allows ``action``, by meaning: patterns and ``NotAction`` expanded with AWS's catalogue."""
+    from imagegen_policies import iam
+
+    if statement.effect != "Allow":
+        return False
+    if action.lower() in iam.catalogue():
+        return action.lower() in iam.granted(statement.actions, statement.not_actions)
+    # An action the catalogue does not know yet: match the spelling (NotAction then allows it).
+    if statement.not_actions:
+        return not any(action_matches(a, action) for a in statement.not_actions)
+    return any(action_matches(a, action) for a in statement.actions)
 
 
 def policy_documents(resource: Any) -> Iterator[tuple[str, Any]]:

@@ -120,7 +120,11 @@ def is_pattern(action: str) -> bool:
 
 def granted(actions: Iterable[str], not_actions: Iterable[str]) -> frozenset[str]:
     """What an Allow statement's ``Action`` (or ``NotAction``: everything else) grants."""
-    not_actions = list(not_actions)
+    return _granted(tuple(actions), tuple(not_actions))
+
+
+@functools.cache
+def _granted(actions: tuple[str, ...], not_actions: tuple[str, ...]) -> frozenset[str]:
     if not_actions:
         excluded: set[str] = set()
         for pattern in not_actions:

@@ -346,6 +346,7 @@ WILDCARD = S({"iam-no-wildcard-actions"})
 SCOPED = S({"iam-sensitive-actions-scoped"})
 TRUST = S({"iam-trust-policy-scoped"})
 MANAGED = S({"iam-managed-policies-judged"})
+INVOKE = S({"iam-bedrock-invoke-scoped"})
 MUTATIONS: tuple[Mutation, ...] = (
     # ---------------------------------------------------------------- meaning: IAM judged by what it grants
     M("meaning", "s3-get-star", WILDCARD, _add_statement("api", _allow("s3:Get*", f"{BUCKET_ARN}/images/*"))),
@@ -372,13 +373,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "meaning",
         "not-action-scoped",
-        WILDCARD,
+        WILDCARD | INVOKE,  # NotAction iam:* allows bedrock:InvokeModel too, on a resource that is no model
         _add_statement("worker", {"Effect": "Allow", "NotAction": "iam:*", "Resource": f"{BUCKET_ARN}/images/*"}),
     ),
     M(
         "meaning",
         "not-action-everything",
-        WILDCARD | SCOPED,
+        WILDCARD | SCOPED | INVOKE,
         _add_statement("api", {"Effect": "Allow", "NotAction": ["s3:*"], "Resource": "*"}),
     ),
     M(
