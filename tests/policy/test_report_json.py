@@ -220,3 +220,23 @@ def test_markdown_and_html_render_the_same_facts_as_the_json(key_dir: Path) -> N
         assert value.replace("`", "") in page, label
     assert report.verdict_line(entry) in markdown and report.verdict_line(entry) in page
     assert "UNWAIVED CKV_AWS_27" in markdown and "UNWAIVED CKV_AWS_27" in page
+
+
+def test_a_broken_config_file_exits_2_naming_the_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "Pulumi.prod.yaml"
+    broken.write_text("encryptionsalt: x\n")
+    argv = ["policy", "report", "--stack", "prod", "--config-file", str(broken), "--format", "json", "--no-scanner"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "top-level 'config:' mapping" in err and "Traceback" not in err
+
+
+def test_keygen_refuses_to_replace_a_key_without_force(key_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "keygen"]) == 0
+    first = (key_dir / "report.pub").read_bytes()
+    assert oct((key_dir / "report.key").stat().st_mode & 0o777) == "0o600"
+    assert main(["policy", "keygen"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert (key_dir / "report.pub").read_bytes() == first
+    assert main(["policy", "keygen", "--force"]) == 0
+    assert (key_dir / "report.pub").read_bytes() != first
