@@ -60,6 +60,7 @@ _CERT_ARN = re.compile(
     r"^arn:aws:acm:us-east-1:(\d{12}):certificate/[0-9a-f-]{36}$"
 )  # settings' rule, plus the account
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOSTED_ZONE = re.compile(r"^Z[A-Z0-9]{1,31}$")  # settings' rule
 _QUOTA_CODE = re.compile(r"^L-[0-9A-F]{8}$")
 _MAX_QUOTA_RPM = 100_000  # EnabledModel.quota_request_rpm's bound
 _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -105,6 +106,8 @@ class CustomerRequest:
     domain_name: str | None = None
     """Custom CDN host name; with ``certificate_arn`` (ACM, us-east-1) viewers get TLS 1.2+."""
     certificate_arn: str | None = None
+    hosted_zone_id: str | None = None
+    """Route 53 zone of ``domain_name``: the stack adds the alias records (else DNS is a go-live step)."""
     quota_rpm: dict[str, int] = field(default_factory=dict)
     """Service Quotas increase to request per model (requests per minute)."""
     quota_codes: dict[str, str] = field(default_factory=dict)
@@ -207,6 +210,11 @@ def _check_domain(request: CustomerRequest, account_id: str | None) -> list[str]
     if (request.domain_name is None) != (request.certificate_arn is None):
         return ["--domain-name/--certificate-arn: give both (the CDN host name and its ACM certificate) or neither"]
     problems: list[str] = []
+    if request.hosted_zone_id is not None:
+        if request.domain_name is None:
+            problems.append("--hosted-zone-id: DNS records need --domain-name (and --certificate-arn)")
+        elif not _HOSTED_ZONE.match(request.hosted_zone_id):
+            problems.append(f"--hosted-zone-id: {request.hosted_zone_id!r} is not a Route 53 hosted zone ID (Z…)")
     if request.domain_name is not None and not _DOMAIN.match(request.domain_name):
         problems.append(f"--domain-name: {request.domain_name!r} is not a lower-case DNS host name")
     if request.certificate_arn is not None:
@@ -388,7 +396,11 @@ def stack_document(request: CustomerRequest) -> dict[str, Any]:
             "private_key_secret_arn": request.signing_key_secret_arn,
             "public_key_pem": request.public_key_pem,
             **(
-                {"domain_name": request.domain_name, "certificate_arn": request.certificate_arn}
+                {
+                    "domain_name": request.domain_name,
+                    "certificate_arn": request.certificate_arn,
+                    **({"hosted_zone_id": request.hosted_zone_id} if request.hosted_zone_id else {}),
+                }
                 if request.certificate_arn
                 else {}
             ),

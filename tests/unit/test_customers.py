@@ -164,16 +164,33 @@ def test_own_domain_and_certificate_hold_the_stack_to_tls_1_2(repo: Path, public
     # GIVEN a customer with its own CDN domain and ACM certificate
     certificate = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"
     assert (
-        main(new_argv(public_key_file, **{"--domain-name": "images.globex.example", "--certificate-arn": certificate}))
+        main(
+            new_argv(
+                public_key_file,
+                **{
+                    "--domain-name": "images.globex.example",
+                    "--certificate-arn": certificate,
+                    "--hosted-zone-id": "Z0123456789GLOBEXDNS",
+                },
+            )
+        )
         == 0
     )
     _, settings = load_stack("customer-globex")
     assert (settings.delivery.domain_name, settings.delivery.certificate_arn) == ("images.globex.example", certificate)
+    # AND its DNS zone: the stack writes the alias records (issue 13)
+    assert settings.delivery.hosted_zone_id == "Z0123456789GLOBEXDNS"
     # THEN its policy config has no default-certificate exception, and the stack still passes
     written = repo / "policies" / "config" / "customer-globex.json"
     assert "cdn-tls-minimum" not in json.loads(written.read_text())
-    verdict = evaluate(run_preview("customer-globex", policies=False), "customer-globex", config=written)
+    graph = run_preview("customer-globex", policies=False)
+    verdict = evaluate(graph, "customer-globex", config=written)
     assert verdict["mandatory_violations"] == 0, verdict["violations"]
+    records = [r["inputs"] for r in graph["resources"] if r["type"] == "aws:route53/record:Record"]
+    assert sorted((r["type"], r["zoneId"], r["name"]) for r in records) == [
+        ("A", "Z0123456789GLOBEXDNS", "images.globex.example"),
+        ("AAAA", "Z0123456789GLOBEXDNS", "images.globex.example"),
+    ]
 
 
 def test_acceptance_date_defaults_to_today(repo: Path, public_key_file: Path) -> None:
@@ -188,6 +205,7 @@ def test_acceptance_date_defaults_to_today(repo: Path, public_key_file: Path) ->
 # --------------------------------------------------------------------------- refusing bad input
 
 INVALID_INPUTS = [
+    ({"--hosted-zone-id": "Z0123456789GLOBEXDNS"}, "--hosted-zone-id: DNS records need --domain-name"),
     ({"--account-id": "12345"}, "--account-id: '12345' is not a 12-digit AWS account ID"),
     ({"--deploy-role-arn": "arn:aws:iam::111122223333:role/imagegen-deploy"}, "--deploy-role-arn: the role is in account 111122223333, not the customer account 444455556666"),
     ({"--deploy-role-arn": "imagegen-deploy"}, "--deploy-role-arn: 'imagegen-deploy' is not an IAM role ARN"),

@@ -47,6 +47,10 @@ def register(subparsers: Any) -> None:
         "--certificate-arn", help="ACM certificate for --domain-name, in us-east-1 in the customer account"
     )
     new.add_argument(
+        "--hosted-zone-id",
+        help="Route 53 hosted zone of --domain-name in the customer account: the stack writes the A/AAAA alias records",
+    )
+    new.add_argument(
         "--quota-rpm",
         action="append",
         default=[],
@@ -168,6 +172,7 @@ def _request(args: argparse.Namespace) -> Any:
         session_name=args.session_name,
         domain_name=args.domain_name,
         certificate_arn=args.certificate_arn,
+        hosted_zone_id=args.hosted_zone_id,
         quota_rpm=quota_rpm,
         quota_codes=quota_codes,
         problems=problems,
