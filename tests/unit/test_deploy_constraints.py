@@ -234,6 +234,19 @@ def test_an_alarm_pointing_at_another_region_is_a_graph_problem(tmp_path: Path) 
 # --------------------------------------------------------------------------- finding 7
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_functions_may_list_the_bucket_so_a_missing_key_is_not_found(stack_graph, stack: str) -> None:
+    # S3 GetObject: without s3:ListBucket a missing key answers 403 AccessDenied, not 404 NoSuchKey,
+    # and the worker would retry a permanent error as if it were transient.
+    graph = stack_graph(stack)
+    bucket_arn = f"arn:aws:s3:::{graph['outputs']['bucketName']}"
+    for role_policy in of_type(graph, "aws:iam/rolePolicy:RolePolicy"):
+        listing = [
+            s for s in json.loads(role_policy["inputs"]["policy"])["Statement"] if s["Action"] == "s3:ListBucket"
+        ]
+        assert [(s["Effect"], s["Resource"]) for s in listing] == [("Allow", bucket_arn)], role_policy["name"]
+
+
 def test_the_custom_domain_gets_its_dns_records_when_the_zone_is_given(stack_graph) -> None:
     graph = stack_graph("prod")
     delivery = settings_of("prod").delivery
