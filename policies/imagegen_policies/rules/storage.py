@@ -131,7 +131,7 @@ def _source_arns(condition: Mapping[str, Any]) -> list[str]:
     return arns
 
 
-def _own_distribution(resources: list[Any], holder: Any) -> bool:
+def _own_distribution(holder: Any) -> bool:
     """The policy document is built from a Distribution of this stack (its ``policy`` input depends on one)."""
     return any(d.resource_type == t.DISTRIBUTION for d in holder.property_dependencies.get("policy", []))
 
@@ -163,7 +163,7 @@ def cdn_only_access(args: Any, report: Report) -> None:
                         f"account ({', '.join(sorted(accounts)) or 'unknown'})",
                         policy.urn,
                     )
-                elif arns and not _own_distribution(resources, policy):
+                elif arns and not _own_distribution(policy):
                     report(
                         f"{label}.Condition AWS:SourceArn {arns!r} is not taken from a Distribution of this stack",
                         policy.urn,
