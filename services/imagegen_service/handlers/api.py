@@ -187,9 +187,9 @@ def _hand_to_queue(services: Services, job: dict[str, Any], timeout: ModelTimeou
     services.jobs.release(job_id, error, dead_lettered=False)
     queued = {**job, "status": str(JobStatus.QUEUED)}
     failed = enqueue(services, [queued])
+    if failed:  # not queued after all: the job is failed with the reason; answer with the timeout
+        raise timeout
     current = services.jobs.get(job_id) or queued
-    if failed:
-        return _response(200, {"job": job_view(current, services.urls)})  # failed for good: the record says why
     location = f"/v1/jobs/{job_id}"
     return _response(
         202,
