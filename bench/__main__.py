@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from bench.runner import main
 
-raise SystemExit(main())
+# Guarded: spawn/forkserver children (the local gateway's containers) re-import the main module.
+if __name__ == "__main__":
+    raise SystemExit(main())
