@@ -4,10 +4,13 @@ preview + policy check of stack ``local`` → moto + emulator → data plane fro
 through the real API (over HTTP, with the bearer token) and the real worker → pictures and a summary.
 Every image shown was fetched through its signed delivery URL, as a browser would.
 
-Workflows (``seed/bedrock-image-generation-guide.txt``): a seed sweep for A/B variants; generate →
-remove background → outpaint into channel formats; a draft at standard quality re-run as the final
-at premium with the same seed; a prompt the guardrail blocks; an image moderation quarantines; and a
-request for an end-of-life model.
+Workflows (``seed/bedrock-image-generation-guide.txt``), on Active models only and named by job
+(stack routes): a seed sweep for A/B variants; the ecommerce flow hero → cut-out → outpaint into
+channel formats; a composition-locked packshot series (Control Structure); edits addressed by words
+(search-and-replace, search-and-recolor, erase); a style-consistent series (Style Guide) and SD3.5
+image-to-image variations; a draft re-run as the final with the seed Bedrock reported; a prompt the
+guardrail blocks; an image moderation quarantines; and a request for an end-of-life model, refused
+with its lifecycle reason.
 """
 
 from __future__ import annotations
@@ -107,32 +110,45 @@ def _one_image(job: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def run_workflows(client: ImagegenClient, run: DemoRun, console: Console) -> None:
+    # Every model here is Active (catalogue lifecycle); requests name the guide's jobs (stack routes)
+    # where a route exists, so the demo also shows "job, not model key".
     # -- synchronous calls (POST /v1/images): the steps later ones build on, and the refusals
     with console.status("generating the hero image, its cut-out and a draft (POST /v1/images) …"):
-        hero = client.generate(
-            {"model": "sd3-5-large", "preset": "hero", "prompt": SUBJECT, "seed": 2024, "aspect_ratio": "1:1"}
-        )
-        cutout = client.generate(
-            {
-                "model": "stability-remove-background",
-                "task": "background-removal",
-                "source_image": {"image_id": _one_image(hero, "hero")["image_id"]},
-            }
-        )
-        draft = client.generate(
-            {"model": "titan-image-v1", "prompt": f"{SUBJECT}, studio product photo", "seed": 42, "quality": "standard"}
-        )
-        blocked = _expect_refusal(client, {"model": "titan-image-v1", "prompt": "a battlefield covered in gore"}, 422)
+        hero = client.generate({"job": "hero", "prompt": SUBJECT, "seed": 2024, "aspect_ratio": "1:1"})
+        hero_id = _one_image(hero, "hero")["image_id"]
+        cutout = client.generate({"job": "cut-out", "source_image": {"image_id": hero_id}})
+        cutout_id = _one_image(cutout, "cut-out")["image_id"]
+        draft = client.generate({"job": "thumbnail", "prompt": f"{SUBJECT}, studio product photo", "seed": 42})
+        blocked = _expect_refusal(client, {"job": "thumbnail", "prompt": "a battlefield covered in gore"}, 422)
         retired = _expect_refusal(client, {"model": "nova-canvas", "prompt": SUBJECT}, 503)
+    if "end of life" not in retired.message:
+        raise DemoFailed(f"the end-of-life refusal does not give the lifecycle reason: {retired.message}")
 
     # -- one batch (POST /v1/jobs) the worker drains from the queue
+    packshot = {"image": {"image_id": hero_id}, "strength": 0.8}
     batch: list[dict[str, Any]] = [
-        {"model": "titan-image-v1", "preset": "product-shot", "prompt": SUBJECT, "seed_sweep": {"start": 100, "count": 6},
-         "width": 512, "height": 512},
-        {"model": "stability-outpaint", "task": "outpainting", "source_image": {"image_id": _one_image(cutout, "cut-out")["image_id"]},
+        {"job": "thumbnail", "preset": "product-shot", "prompt": SUBJECT, "seed_sweep": {"start": 100, "count": 4}},
+        {"model": "stability-outpaint", "task": "outpainting", "source_image": {"image_id": cutout_id},
          "prompt": f"{SUBJECT} on a light oak table in a sunlit kitchen", "channels": ["story", "wide"]},
         _final_of(draft),
-        {"model": "stable-image-core", "prompt": "a crowded street market at dusk EMULATOR_UNSAFE", "seed": 7},
+        # spread over models: each is paced to its own default quota (10 RPM for the Stability models)
+        {"model": "sd3-5-large", "prompt": "a crowded street market at dusk EMULATOR_UNSAFE", "seed": 7},
+        # composition-locked series: one packshot layout, three colourways (Stability Control Structure)
+        *({"job": "composition-locked", "prompt": f"a {colour} ceramic coffee mug", "control": packshot, "seed": 11,
+           "tags": {"workflow": "composition-locked"}} for colour in ("sage green", "cobalt blue", "terracotta")),
+        # edits addressed by words: search-and-replace, search-and-recolor, erase (no hand-drawn mask)
+        {"job": "edit-in-place", "source_image": {"image_id": hero_id}, "search_prompt": "mug",
+         "prompt": "a glass teapot", "seed": 5, "tags": {"workflow": "word-edit"}},
+        {"model": "stability-search-recolor", "source_image": {"image_id": hero_id}, "select_prompt": "mug",
+         "prompt": "a bright red mug", "seed": 5, "tags": {"workflow": "word-edit"}},
+        {"model": "stability-erase-object", "source_image": {"image_id": cutout_id}, "seed": 5,
+         "tags": {"workflow": "word-edit"}},
+        # a style-consistent series (Stability Style Guide) and variations of the hero (SD3.5 image-to-image)
+        *({"model": "stability-style-guide", "source_image": {"image_id": hero_id}, "prompt": item, "fidelity": 0.7,
+           "seed": 3, "tags": {"workflow": "series"}} for item in ("a matching teapot", "a matching milk jug")),
+        *({"model": "sd3-5-large", "task": "image-variation", "source_image": {"image_id": hero_id},
+           "prompt": SUBJECT, "similarity_strength": 0.7, "seed": seed, "tags": {"workflow": "series"}}
+          for seed in (21, 22)),
     ]  # fmt: skip
     submitted = client.submit(batch)
     job_ids = [job["job_id"] for job in submitted["jobs"]]
@@ -141,22 +157,41 @@ def run_workflows(client: ImagegenClient, run: DemoRun, console: Console) -> Non
     by_workflow = _group(jobs.values())
 
     sweep = run.step(
-        "Seed sweep (A/B variants)", "One product-shot preset, six seeds: pick the winner, reproduce it exactly."
+        "Seed sweep (A/B variants)", "One product-shot preset, four seeds: pick the winner, reproduce it exactly."
     )
     sweep.jobs = sorted(by_workflow.pop("seed_sweep", []), key=lambda j: j["images"][0]["seed"] if j["images"] else 0)
     edit = run.step(
-        "Generate → remove background → outpaint into channel formats",
-        "A hero from SD3.5 Large, cut out by Stability Remove Background, outpainted by Stability Outpaint to each channel.",
+        "Ecommerce: hero → cut-out → channel formats",
+        "The hero job (SD3.5 Large), cut out by the cut-out job (Stability Remove Background, PNG keeps the "
+        "transparency), outpainted by Stability Outpaint to each channel.",
     )
     edit.jobs = [hero, cutout, *sorted(by_workflow.pop("channel", []), key=lambda j: j["workflow"]["channel"])]
-    tiers = run.step("Draft at standard → final at premium", "The same prompt and seed; only the quality tier changes.")
+    locked = run.step(
+        "Composition-locked packshots",
+        "Stability Control Structure keeps the hero's layout; only the colourway changes.",
+    )
+    locked.jobs = by_workflow.pop("composition-locked", [])
+    words = run.step(
+        "Edits addressed by words",
+        "Search-and-replace, search-and-recolor (the object named in words, no mask), and erase (the cut-out's alpha).",
+    )
+    words.jobs = by_workflow.pop("word-edit", [])
+    series = run.step(
+        "Style-consistent series and variations",
+        "Stability Style Guide takes the hero's look to new subjects; SD3.5 Large image-to-image varies it.",
+    )
+    series.jobs = by_workflow.pop("series", [])
+    tiers = run.step(
+        "Draft → final with the seed Bedrock reported",
+        "A cheap draft on Stable Image Core; the final re-runs its prompt and reported seed on SD3.5 Large.",
+    )
     tiers.jobs = [draft, *by_workflow.pop("final_of", [])]
     finals = tiers.jobs[1:]
     if not finals or any(_one_image(f, "final")["seed"] != _one_image(draft, "draft")["seed"] for f in finals):
-        raise DemoFailed("the premium final did not reuse the draft's seed")
+        raise DemoFailed("the final did not reuse the seed the draft reported")
     tiers.notes.append(
-        f"seed {_one_image(draft, 'draft')['seed']}: draft ${float(draft.get('cost_usd') or 0):.3f} (standard) → "
-        f"final ${float(finals[0].get('cost_usd') or 0):.3f} (premium)"
+        f"seed {_one_image(draft, 'draft')['seed']}: draft ${float(draft.get('cost_usd') or 0):.3f} (Core) → "
+        f"final ${float(finals[0].get('cost_usd') or 0):.3f} (SD3.5 Large)"
     )
     moderation = run.step(
         "Quarantined by moderation", "Rekognition (emulated) flagged the image: stored under quarantine/, never served."
@@ -170,18 +205,20 @@ def run_workflows(client: ImagegenClient, run: DemoRun, console: Console) -> Non
         for job in step.jobs:
             if job["status"] == "failed":
                 raise DemoFailed(f"{step.name}: job {job['job_id']} failed: {job.get('error')}")
+    for step in (locked, words, series):
+        if not step.jobs or any(not job["images"] for job in step.jobs):
+            raise DemoFailed(f"{step.name}: a job produced no image")
     if any(job["status"] != "blocked" or job["images"] for job in moderation.jobs) or not moderation.jobs:
         raise DemoFailed("the EMULATOR_UNSAFE image was not quarantined")
 
 
 def _final_of(draft: dict[str, Any]) -> dict[str, Any]:
-    """The service's draft → final workflow: the draft's prompt, seed and parameters, at premium."""
+    """The service's draft → final workflow: the draft's prompt and reported seed, on the better model."""
     draft_image = _one_image(draft, "draft")["image_id"]
     return {
-        "model": "titan-image-v1",
+        "model": "sd3-5-large",
         "task": "text-to-image",
         "source_image": {"image_id": draft_image},
-        "quality": "premium",
     }
 
 
@@ -189,7 +226,8 @@ def _group(jobs: Any) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for job in jobs:
         workflow = job.get("workflow") or {}
-        kind = next((k for k in ("seed_sweep", "channel", "final_of") if k in workflow), "other")
+        kind = next((k for k in ("seed_sweep", "channel", "final_of") if k in workflow), None)
+        kind = kind or str((job.get("tags") or {}).get("workflow") or "other")
         groups.setdefault(kind, []).append(job)
     return groups
 
@@ -227,8 +265,7 @@ def save_pictures(run: DemoRun, platform: LocalPlatform, client: ImagegenClient)
                 path.write_bytes(data)
                 run.files[path] = title
                 section.items.append(pictures.GalleryItem(f"images/{path.name}", title, detail))
-                if step is run.steps[0]:
-                    sweep_tiles.append(pictures.Tile(data, title, detail))
+                sweep_tiles.append(pictures.Tile(data, f"{number}. {title}", detail))
             if job["status"] == "blocked":
                 labels = ", ".join(
                     f"{label['name']} {label.get('confidence', 0):.0f}%"
@@ -244,7 +281,10 @@ def save_pictures(run: DemoRun, platform: LocalPlatform, client: ImagegenClient)
     sections[0].notes.append(_delivery_checks(run, platform))
     sections[0].notes.append(_provenance_checks(run, platform))
     pictures.contact_sheet(
-        sweep_tiles, run.out_dir / "contact-sheet.png", title=f"Seed sweep: {SUBJECT} (product-shot preset)", columns=3
+        sweep_tiles,
+        run.out_dir / "contact-sheet.png",
+        title=f"imagegen demo, every workflow ({SUBJECT}): numbers are the steps in gallery.html",
+        columns=5,
     )
     pictures.gallery(sections, run.out_dir / "gallery.html", title="imagegen demo — stack local",
                      subtitle="Generated on the embedded platform (moto + emulator); fetched through signed URLs.")  # fmt: skip

@@ -107,15 +107,16 @@ def services_for(config: RuntimeConfig) -> Services:
 def check_model_available(config: RuntimeConfig, model_key: str) -> catalogue.ModelSpec:
     """503 unless the model is enabled in this stack and not past its end-of-life date."""
     spec = catalogue.MODELS[model_key]
-    if model_key not in config.models:
-        enabled = ", ".join(sorted(config.models)) or "none"
-        raise ModelUnavailable(f"model {model_key} is not enabled in stack {config.stack!r} (enabled: {enabled})")
+    # Lifecycle first: a retired model is unavailable everywhere, and saying so beats "not enabled".
     status = spec.lifecycle.status_on(clock.today())
     if status is catalogue.Status.END_OF_LIFE:
         raise ModelUnavailable(
             f"model {model_key} ({spec.model_id}) reached its end of life on {spec.lifecycle.end_of_life}; "
             "choose another model"
         )
+    if model_key not in config.models:
+        enabled = ", ".join(sorted(config.models)) or "none"
+        raise ModelUnavailable(f"model {model_key} is not enabled in stack {config.stack!r} (enabled: {enabled})")
     return spec
 
 

@@ -21,6 +21,7 @@ _EXTRA_FIELDS = (
     "reused_from_job",
     "fingerprint",
     "updated_at",
+    "tags",
 )
 
 

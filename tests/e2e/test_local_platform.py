@@ -235,23 +235,44 @@ def test_demo_workflows_and_pictures(platform: LocalPlatform, tmp_path: Path) ->
         worker.stop()
     save_pictures(run, platform, client)
     # THEN each workflow produced what the guide describes
-    steps = {step.name.split(" ")[0]: step for step in run.steps}
-    assert [i["seed"] for i in steps["Seed"].images] == [100, 101, 102, 103, 104, 105]
-    channels = [job["workflow"]["channel"] for job in steps["Generate"].jobs[2:]]
-    assert channels == ["story", "wide"]
-    for job in steps["Generate"].jobs[2:]:
+    steps = {step.name.split(" ")[0].rstrip(":"): step for step in run.steps}
+    assert [i["seed"] for i in steps["Seed"].images] == [100, 101, 102, 103]
+    hero, cutout, *outpainted = steps["Ecommerce"].jobs
+    assert hero["workflow"]["job"] == "hero" and cutout["workflow"]["job"] == "cut-out"
+    assert cutout["images"][0]["format"] == "png"  # the cut-out keeps its transparency
+    assert [job["workflow"]["channel"] for job in outpainted] == ["story", "wide"]
+    for job in outpainted:
         image = job["images"][0]
         ratio = {"story": 9 / 16, "wide": 16 / 9}[job["workflow"]["channel"]]
         assert abs(image["width"] / image["height"] - ratio) < 0.02
+    # the composition-locked series: one layout (the hero as the structure), three colourways
+    locked = steps["Composition-locked"].jobs
+    assert len(locked) == 3 and {j["model_id"] for j in locked} == {"us.stability.stable-image-control-structure-v1:0"}
+    assert len({j["images"][0]["sha256"] for j in locked}) == 3
+    words = {j["model_id"].split(".")[-1] for j in steps["Edits"].jobs}
+    assert words == {
+        "stable-image-search-replace-v1:0",
+        "stable-image-search-recolor-v1:0",
+        "stable-image-erase-object-v1:0",
+    }
+    assert len(steps["Style-consistent"].jobs) == 4
+    # every model the demo called is Active today (no Legacy or retired model behind any image)
+    from imagegen_service import catalogue, clock
+
+    for step in run.steps:
+        for job in step.jobs:
+            spec = catalogue.lookup(job["model_id"])
+            assert spec.lifecycle.status_on(clock.today()) is catalogue.Status.ACTIVE, (step.name, spec.key)
     draft, final = steps["Draft"].jobs
-    assert draft["images"][0]["seed"] == final["images"][0]["seed"] and final["cost_usd"] > draft["cost_usd"]
+    assert draft["images"][0]["seed"] == final["images"][0]["seed"]  # the seed the draft's response reported
     assert [e.status for e in steps["Refused"].refused] == [422, 503]
-    # AND the pictures: a 3×2 contact sheet, a gallery linking every saved image, nothing remote
+    assert "end of life" in steps["Refused"].refused[1].message  # the lifecycle reason, not "not enabled"
+    # AND the pictures: a contact sheet of every workflow, a gallery linking every saved image, nothing remote
     with Image.open(tmp_path / "contact-sheet.png") as sheet:
         assert sheet.width > sheet.height
     html = (tmp_path / "gallery.html").read_text()
     saved = sorted((tmp_path / "images").iterdir())
-    assert len(saved) == 12 and all(f'src="images/{p.name}"' in html for p in saved)
+    assert len(saved) == 20 and all(f'src="images/{p.name}"' in html for p in saved)
     assert "403" in html  # the tampered-URL check ran
     # AND every saved image either verifies under the local signing CA or (Amazon models) carries no manifest
     assert run.provenance["verdicts"].get("trusted", 0) >= 1 and "provenance:" in html
