@@ -20,6 +20,7 @@ from typing import Any
 from imagegen_local.client import BearerAuth, ImagegenClient
 from imagegen_local.embedded import EmulatorKnobs
 from imagegen_local.serve import LocalOptions, LocalPlatform
+from imagegen_platform.cli.local import local_platform as open_platform
 
 from bench.stats import ROOT
 
@@ -67,7 +68,7 @@ def bench_platform(
         )
         with (
             pinned_env({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}),
-            LocalPlatform(options) as platform,
+            open_platform(options) as platform,
         ):
             yield platform
 

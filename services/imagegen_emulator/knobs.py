@@ -1,4 +1,4 @@
-"""The emulator's knobs (CONTRACT.md §2): per-model RPM quotas, injected faults, latency.
+"""The emulator's knobs (CONTRACT.md §2): per-model RPM quotas, hidden capacity, injected faults, latency.
 
 Each has an environment variable and a text form shared by the CLI flags. A bad value raises
 ``KnobInvalid`` naming the knob and the expected form.
@@ -15,6 +15,8 @@ from imagegen_service import catalogue
 ENV_RPM = "IMAGEGEN_EMULATOR_RPM"
 ENV_FAULTS = "IMAGEGEN_EMULATOR_FAULTS"
 ENV_LATENCY_MS = "IMAGEGEN_EMULATOR_LATENCY_MS"
+ENV_CAPACITY = "IMAGEGEN_EMULATOR_CAPACITY"
+ENV_CAPACITY_SCHEDULE = "IMAGEGEN_EMULATOR_CAPACITY_SCHEDULE"
 FAULT_KINDS = ("throttle", "timeout", "internal")
 
 
@@ -27,6 +29,15 @@ class Knobs:
     rpm: Mapping[str, int] = field(default_factory=dict)  # catalogue key → requests per minute
     faults: Mapping[str, float] = field(default_factory=dict)  # kind → probability per call
     latency_ms: float = 0.0  # per image
+    capacity: Mapping[str, float] = field(default_factory=dict)  # catalogue key → units per minute
+    schedule: tuple[CapacityStep, ...] = ()  # capacity changes at offsets from the emulator's start
+
+
+@dataclass(frozen=True)
+class CapacityStep:
+    at_s: float  # seconds after the emulator started
+    model: str  # catalogue key
+    per_minute: float
 
 
 def parse_rpm(entries: str | Iterable[str] | Mapping[str, int], *, knob: str = ENV_RPM) -> dict[str, int]:
@@ -56,6 +67,66 @@ def parse_rpm(entries: str | Iterable[str] | Mapping[str, int], *, knob: str = E
             raise KnobInvalid(f"{knob}: {pair!r}: the quota must be a whole number of requests per minute above 0")
         out[key] = rpm
     return out
+
+
+def _model_key(model: str, knob: str) -> str:
+    try:
+        return catalogue.lookup(model.strip()).key
+    except catalogue.UnknownModel:
+        raise KnobInvalid(
+            f"{knob}: unknown model {model.strip()!r} (use a catalogue key or Bedrock model ID)"
+        ) from None
+
+
+def _per_minute(pair: str, value: str, knob: str) -> float:
+    try:
+        amount = float(value.strip())
+    except ValueError:
+        amount = -1.0
+    if not 0 < amount < float("inf"):
+        raise KnobInvalid(f"{knob}: {pair!r}: the capacity must be a number of units per minute above 0")
+    return amount
+
+
+def parse_capacity(entries: str | Iterable[str] | Mapping[str, float], *, knob: str = ENV_CAPACITY) -> dict[str, float]:
+    """``MODEL=N`` entries: hidden capacity in units per minute (one unit = one default-size image)."""
+    if isinstance(entries, Mapping):
+        pairs = [f"{model}={value}" for model, value in entries.items()]
+    elif isinstance(entries, str):
+        pairs = [part for part in entries.split(",") if part.strip()]
+    else:
+        pairs = [part for entry in entries for part in entry.split(",") if part.strip()]
+    out: dict[str, float] = {}
+    for pair in pairs:
+        model, sep, value = pair.strip().rpartition("=")
+        if not sep or not model.strip():
+            raise KnobInvalid(f"{knob}: {pair!r} is not MODEL=N (e.g. titan-image-v1=30)")
+        out[_model_key(model, knob)] = _per_minute(pair, value, knob)
+    return out
+
+
+def parse_schedule(
+    spec: str | Iterable[CapacityStep], *, knob: str = ENV_CAPACITY_SCHEDULE
+) -> tuple[CapacityStep, ...]:
+    """``SECONDS:MODEL=N;SECONDS:MODEL=N``: from SECONDS after start, MODEL's capacity is N per minute."""
+    if not isinstance(spec, str):
+        return tuple(sorted(spec, key=lambda step: step.at_s))
+    steps: list[CapacityStep] = []
+    for entry in (part.strip() for part in spec.split(";")):
+        if not entry:
+            continue
+        offset, colon, rest = entry.partition(":")
+        model, sep, value = rest.rpartition("=")
+        if not colon or not sep or not model.strip():
+            raise KnobInvalid(f"{knob}: {entry!r} is not SECONDS:MODEL=N (e.g. 60:titan-image-v1=15)")
+        try:
+            at_s = float(offset)
+        except ValueError:
+            at_s = -1.0
+        if not 0 <= at_s < float("inf"):
+            raise KnobInvalid(f"{knob}: {entry!r}: SECONDS must be a number of seconds from start, 0 or more")
+        steps.append(CapacityStep(at_s, _model_key(model, knob), _per_minute(entry, value, knob)))
+    return tuple(sorted(steps, key=lambda step: step.at_s))
 
 
 def parse_faults(spec: str | Mapping[str, float], *, knob: str = ENV_FAULTS) -> dict[str, float]:
@@ -96,4 +167,6 @@ def from_env(environ: Mapping[str, str] | None = None) -> Knobs:
         rpm=parse_rpm(env.get(ENV_RPM, "")),
         faults=parse_faults(env.get(ENV_FAULTS, "")),
         latency_ms=parse_latency(env.get(ENV_LATENCY_MS, "0") or "0"),
+        capacity=parse_capacity(env.get(ENV_CAPACITY, "")),
+        schedule=parse_schedule(env.get(ENV_CAPACITY_SCHEDULE, "")),
     )

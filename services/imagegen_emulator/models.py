@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from imagegen_service import adapters, catalogue
+from imagegen_service.bedrock import call_units
 from imagegen_service.catalogue import Family, ModelSpec
 from imagegen_service.clock import today as clock_today
 from imagegen_service.errors import RequestInvalid
@@ -42,6 +43,10 @@ THROTTLE_MESSAGE = "Too many requests, please wait before trying again."
 TIMEOUT_MESSAGE = "Model has timed out in processing the request. Try your request again."
 INTERNAL_MESSAGE = "The server encountered an internal error while processing the request."
 QUOTA_WINDOW_S = 60.0
+CAPACITY_BURST_S = 2.0
+"""How much capacity may be spent at once: two seconds' worth, at least one unit. ASSUMPTION: AWS does
+not publish how a per-minute token quota is enforced within the minute; an even refill with a small
+burst is the strict side (a caller that copes with it copes with a whole-minute window too)."""
 TEXT_FIELDS = ("prompt", "negative_prompt", "mask_prompt", "search_prompt", "select_prompt")
 
 # Rekognition DetectModerationLabels (reference §5)
@@ -67,6 +72,12 @@ class Stats:
             self.throttled: Counter[str] = Counter()  # over the RPM quota (not injected)
             self.faults: Counter[str] = Counter({kind: 0 for kind in ("throttle", "timeout", "internal")})
             self.counts: Counter[str] = Counter()  # images_returned, validation_errors, blocked …
+            self.per_model: dict[str, dict[str, float]] = {}  # catalogue key → answered, throttled, faulted, units
+
+    def model(self, key: str, outcome: str, amount: float = 1) -> None:
+        with self._lock:
+            counts = self.per_model.setdefault(key, {"answered": 0, "throttled": 0, "faulted": 0, "units": 0})
+            counts[outcome] += amount
 
     def bump(self, counter: str, key: str, amount: int = 1) -> None:
         with self._lock:
@@ -91,6 +102,10 @@ class Stats:
                 "guardrail_calls": self.counts["guardrail_calls"],
                 "guardrail_interventions": self.counts["guardrail_interventions"],
                 "rekognition_calls": self.counts["rekognition_calls"],
+                "models": {
+                    key: {name: round(value, 3) if name == "units" else int(value) for name, value in counts.items()}
+                    for key, counts in self.per_model.items()
+                },
             }
 
 
@@ -113,14 +128,28 @@ class EmulatorBackend:
         self._clock = clock
         self._sleep = sleep
         self._windows: dict[str, deque[float]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}  # key → (units available, when)
         self._quota_lock = threading.Lock()
+        self._started = clock()
         self.stats = Stats()
         self.control = ControlPlane(self._today_is, rpm=knobs.rpm)
 
     def reset(self) -> None:
+        """Clear counters and quota state; the capacity schedule starts again from now."""
         with self._quota_lock:
             self._windows.clear()
+            self._buckets.clear()
+            self._started = self._clock()
         self.stats.reset()
+
+    def capacity_per_minute(self, key: str, now: float | None = None) -> float | None:
+        """The model's hidden capacity (units per minute) at ``now``: the base, then the schedule's steps."""
+        at = (self._clock() if now is None else now) - self._started
+        capacity = self.knobs.capacity.get(key)
+        for step in self.knobs.schedule:
+            if step.model == key and step.at_s <= at:
+                capacity = step.per_minute
+        return capacity
 
     # ------------------------------------------------------------------ InvokeModel
     def invoke_model(self, model_id: str, raw: bytes) -> dict[str, Any]:
@@ -128,18 +157,26 @@ class EmulatorBackend:
         self.stats.bump("requests", spec.model_id)
         self._check_lifecycle(spec)
         self._check_quota(spec)
-        self._maybe_fault()
         req = self._validated(spec, raw)
+        count = image_count(req)
+        # One unit = one image at the default size (1024×1024): larger images cost their pixels' share,
+        # smaller ones one unit (CONTRACT §2 says at most one; one is the strict side).
+        self.admit(spec, call_units(req))
+        try:
+            self._maybe_fault()
+        except exc.EmulatorError:
+            self.stats.model(spec.key, "faulted")
+            raise
         if any(BLOCK_INPUT in (getattr(req, name) or "") for name in TEXT_FIELDS):
             self.stats.bump("counts", "input_blocked")
             raise exc.ValidationException(exc.CONTENT_FILTER_MESSAGE)
-        count = image_count(req)
         if self.knobs.latency_ms:
             self._sleep(self.knobs.latency_ms * count / 1000)
         payload = self._generate(req, count)
         self.stats.bump("invocations", spec.model_id)
         self.stats.bump("fingerprints", hashlib.sha256(raw).hexdigest())
         self.stats.bump("counts", "images_returned", len(payload.get("images", [])))
+        self.stats.model(spec.key, "answered")
         return payload
 
     def _today_is(self) -> date:
@@ -163,8 +200,30 @@ class EmulatorBackend:
                 window.popleft()
             if len(window) >= rpm:
                 self.stats.bump("throttled", spec.model_id)
+                self.stats.model(spec.key, "throttled")
                 raise exc.ThrottlingException(THROTTLE_MESSAGE)
             window.append(now)
+
+    def admit(self, spec: ModelSpec, cost: float) -> None:
+        """The hidden capacity: a bucket refilled evenly at capacity/60 units per second, holding
+        ``CAPACITY_BURST_S`` seconds' worth (at least one unit). A call is admitted when the bucket
+        holds its cost (or is full, for a call dearer than the bucket), else ThrottlingException."""
+        with self._quota_lock:
+            now = self._clock()
+            capacity = self.capacity_per_minute(spec.key, now)
+            if not capacity:
+                return
+            rate = capacity / 60.0
+            depth = max(1.0, rate * CAPACITY_BURST_S)
+            available, since = self._buckets.get(spec.key, (depth, now))
+            available = min(depth, available + (now - since) * rate)
+            if available < min(cost, depth):
+                self._buckets[spec.key] = (available, now)
+                self.stats.bump("throttled", spec.model_id)
+                self.stats.model(spec.key, "throttled")
+                raise exc.ThrottlingException(THROTTLE_MESSAGE)
+            self._buckets[spec.key] = (available - cost, now)
+        self.stats.model(spec.key, "units", cost)
 
     def _maybe_fault(self) -> None:
         faults = self.knobs.faults
@@ -276,7 +335,18 @@ class EmulatorBackend:
             "rpm": dict(self.knobs.rpm),
             "faults": dict(self.knobs.faults),
             "latency_ms": self.knobs.latency_ms,
+            "capacity": dict(self.knobs.capacity),
+            "schedule": [
+                {"at_s": step.at_s, "model": step.model, "per_minute": step.per_minute} for step in self.knobs.schedule
+            ],
         }
+        now = self._clock()
+        models = snapshot["models"]
+        for key in {*self.knobs.capacity, *(step.model for step in self.knobs.schedule)}:
+            models.setdefault(key, {"answered": 0, "throttled": 0, "faulted": 0, "units": 0})
+        for key, counts in models.items():
+            counts["capacity_per_minute"] = self.capacity_per_minute(key, now)
+        snapshot["elapsed_s"] = round(now - self._started, 3)
         return snapshot
 
 

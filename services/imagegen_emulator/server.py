@@ -5,7 +5,9 @@
         ...
 
 Knobs left as None come from the environment (``IMAGEGEN_EMULATOR_RPM`` / ``_FAULTS`` /
-``_LATENCY_MS``) unless ``use_env=False``.
+``_LATENCY_MS`` / ``_CAPACITY`` / ``_CAPACITY_SCHEDULE``) unless ``use_env=False``. A stack's guardrail
+settings are handed in by the caller (the CLI layer reads the stack): ``services/`` never imports
+``imagegen_platform``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from typing import Any
 
 from imagegen_emulator.control import AccountState
 from imagegen_emulator.guardrail import GuardrailPolicy
-from imagegen_emulator.knobs import Knobs, from_env, parse_faults, parse_latency, parse_rpm
+from imagegen_emulator.knobs import (
+    CapacityStep,
+    Knobs,
+    from_env,
+    parse_capacity,
+    parse_faults,
+    parse_latency,
+    parse_rpm,
+    parse_schedule,
+)
 from imagegen_emulator.models import EmulatorBackend
 from imagegen_emulator.responses import EmulatorHandler
 
@@ -64,19 +75,13 @@ class RunningEmulator:
         self.stop()
 
 
-def guardrail_for_stack(stack: str) -> GuardrailPolicy:
-    """The guardrail a stack configures (``settings.moderation.guardrail``)."""
-    from imagegen_platform.settings import load_stack
-
-    _, settings = load_stack(stack)
-    return GuardrailPolicy.from_settings(settings.moderation.guardrail)
-
-
 def knobs_from(
     *,
     rpm: Mapping[str, int] | Iterable[str] | str | None = None,
     faults: Mapping[str, float] | str | None = None,
     latency_ms: float | str | None = None,
+    capacity: Mapping[str, float] | Iterable[str] | str | None = None,
+    schedule: str | Iterable[CapacityStep] | None = None,
     use_env: bool = True,
 ) -> Knobs:
     """Explicit values win; the rest come from the environment (or defaults). ``KnobInvalid`` on bad values."""
@@ -85,6 +90,8 @@ def knobs_from(
         rpm=base.rpm if rpm is None else parse_rpm(rpm),
         faults=base.faults if faults is None else parse_faults(faults),
         latency_ms=base.latency_ms if latency_ms is None else parse_latency(latency_ms),
+        capacity=base.capacity if capacity is None else parse_capacity(capacity),
+        schedule=base.schedule if schedule is None else parse_schedule(schedule),
     )
 
 
@@ -94,7 +101,8 @@ def start(
     rpm: Mapping[str, int] | Iterable[str] | str | None = None,
     faults: Mapping[str, float] | str | None = None,
     latency_ms: float | str | None = None,
-    stack: str | None = None,
+    capacity: Mapping[str, float] | Iterable[str] | str | None = None,
+    schedule: str | Iterable[CapacityStep] | None = None,
     guardrail: Any = None,
     seed: int | None = None,
     today: date | Callable[[], date] | None = None,
@@ -103,20 +111,20 @@ def start(
 ) -> RunningEmulator:
     """Start the emulator on 127.0.0.1:``port`` (0 = any free port) in a background thread.
 
-    ``guardrail``: a ``GuardrailSettings`` or ``GuardrailPolicy``; ``stack``: load it from that stack.
+    ``guardrail``: a ``GuardrailSettings`` or ``GuardrailPolicy`` (a stack's, read by the caller).
     ``seed`` makes injected faults and Stability's random seeds reproducible. ``today`` pins the
     lifecycle date (default: ``clock.today()``, which honours ``IMAGEGEN_TODAY``). ``account``: the
     emulated account's control-plane state (``control.AccountState`` or its JSON form);
     ``AccountStateInvalid`` names a bad field.
     """
-    knobs = knobs_from(rpm=rpm, faults=faults, latency_ms=latency_ms, use_env=use_env)
+    knobs = knobs_from(
+        rpm=rpm, faults=faults, latency_ms=latency_ms, capacity=capacity, schedule=schedule, use_env=use_env
+    )
     policy: GuardrailPolicy | None
     if isinstance(guardrail, GuardrailPolicy):
         policy = guardrail
     elif guardrail is not None:
         policy = GuardrailPolicy.from_settings(guardrail)
-    elif stack is not None:
-        policy = guardrail_for_stack(stack)
     else:
         policy = None
     backend = EmulatorBackend(knobs, guardrail=policy, seed=seed, today=today)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -378,13 +379,19 @@ def write_summary(run: DemoRun, elapsed: float) -> Path:
     return path
 
 
-def run_demo(out_dir: Path, console: Console) -> DemoRun:
-    from imagegen_platform.preview import run_preview
-
+def run_demo(
+    out_dir: Path,
+    console: Console,
+    *,
+    preview: Callable[[str], dict[str, Any]],
+    open_platform: Callable[[LocalOptions, dict[str, Any]], LocalPlatform],
+) -> DemoRun:
+    """``preview(stack)`` → the graph with its policy verdict; ``open_platform(options, graph)`` → a
+    LocalPlatform (both from the CLI layer: ``services/`` never imports ``imagegen_platform``)."""
     run = DemoRun(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with console.status("preview + policy check of stack local (Pulumi program under mocks) …"):
-        graph = run_preview(STACK)
+        graph = preview(STACK)
     policies = graph.get("policies") or {}
     run.preview = {
         "resources": len(graph.get("resources", [])),
@@ -399,7 +406,7 @@ def run_demo(out_dir: Path, console: Console) -> DemoRun:
     if run.preview["mandatory_violations"]:
         raise DemoFailed("stack local breaks a mandatory policy: run `imagegen preview --stack local` for details")
     with console.status("starting moto server + emulator and creating the data plane from the graph …"):
-        platform = LocalPlatform(LocalOptions(stack=STACK), graph=graph)
+        platform = open_platform(LocalOptions(stack=STACK), graph)
         platform.start()
     try:
         console.print(f"local platform on {platform.url} (moto {platform.aws.moto_url if platform.aws else '?'})")

@@ -44,6 +44,8 @@ class EmulatorKnobs:
     rpm: list[str] | None = None  # ["MODEL=N", ...]
     faults: str | None = None
     latency_ms: float | None = None
+    capacity: list[str] | None = None  # ["MODEL=N", ...] units per minute
+    schedule: str | None = None  # "SECONDS:MODEL=N;…"
 
 
 def _client(service: str, endpoint: str, region: str) -> Any:
@@ -109,6 +111,8 @@ class EmbeddedAws:
             rpm=self.knobs.rpm or None,
             faults=self.knobs.faults,
             latency_ms=self.knobs.latency_ms,
+            capacity=self.knobs.capacity or None,
+            schedule=self.knobs.schedule,
             guardrail=self.settings.moderation.guardrail,  # the stack's own guardrail configuration
         )
         self.emulator_url = str(self._emulator.url).rstrip("/")

@@ -23,6 +23,7 @@ from imagegen_local.cdn import CdnOrigin
 from imagegen_local.containers import FunctionPool
 from imagegen_local.embedded import CLOUD_ONLY, DUMMY_CREDENTIALS, EmbeddedAws, EmulatorKnobs
 from imagegen_local.event_source import QueueEventSource
+from imagegen_local.fleet import WorkerFleet
 from imagegen_local.gateway import LocalGateway
 from imagegen_local.stack_view import StackView
 
@@ -42,6 +43,7 @@ class LocalOptions:
     visibility_timeout: int | None = None  # None: the queue's, as Lambda's event source mapping does
     root: Path | None = None  # where .imagegen/ lives (default: the checkout)
     isolate_api: bool = True  # api invocations in container processes (False: in this process, one at a time)
+    fleet: int = 0  # worker containers, each its own process (0: one in-process poller, as the demo uses)
 
 
 def resolve_token(explicit: str | None, state: Path | None = None) -> str:
@@ -52,13 +54,20 @@ def resolve_token(explicit: str | None, state: Path | None = None) -> str:
 
 
 class LocalPlatform:
-    def __init__(self, options: LocalOptions, *, graph: dict[str, Any] | None = None) -> None:
+    """The platform of one stack: ``graph`` is its preview graph, ``settings`` its StackSettings and
+    ``root`` the checkout (where ``.imagegen/`` lives), all handed in by the CLI layer
+    (``imagegen_platform.cli.local.local_platform``): ``services/`` never imports ``imagegen_platform``."""
+
+    def __init__(self, options: LocalOptions, *, graph: dict[str, Any], settings: Any, root: Path) -> None:
         self.options = options
         self.token = resolve_token(options.token)
         self.graph = graph
+        self.settings = settings
+        self.root = root
         self.aws: EmbeddedAws | None = None
         self.gateway: LocalGateway | None = None
         self.worker: QueueEventSource | None = None
+        self.fleet: WorkerFleet | None = None
         self.environment: dict[str, str] = {}
         self._saved_env: dict[str, str | None] = {}
         self._api_handler: Any = None
@@ -84,17 +93,10 @@ class LocalPlatform:
         return self.aws.view
 
     def start(self) -> None:
-        from imagegen_platform.settings import load_stack, repo_root
-
         options = self.options
-        if self.graph is None:
-            from imagegen_platform.preview import run_preview
-
-            # The data plane needs the graph only: the policy verdict is the demo's and `imagegen preview`'s job.
-            self.graph = run_preview(options.stack, options.config_file, policies=False)
-        _, settings = load_stack(options.stack, options.config_file)
+        settings = self.settings
         view = StackView(self.graph)
-        state = keys.state_dir(options.root or repo_root())
+        state = keys.state_dir(options.root or self.root)
         self.token = resolve_token(options.token, state)
         self.aws = EmbeddedAws(view, settings, state_dir=state, knobs=options.knobs)
         try:
@@ -138,6 +140,7 @@ class LocalPlatform:
         else:
             self._api_handler = _load(api.handler)
         self._apply_environment(own[view.worker_function.handler])
+        worker_environment = {**self.environment, **own[view.worker_function.handler]}
         self.worker_handler = _load(view.worker_function.handler)
         assert self.aws.signing_key is not None
         self.gateway.cdn = CdnOrigin(
@@ -154,9 +157,31 @@ class LocalPlatform:
             "GET /_local/stats": self._stats,
         }
         self.gateway.start()
-        if self.options.worker:
+        if self.options.worker and self.options.fleet > 0:
+            self.fleet = self.new_fleet(self.options.fleet, worker_environment)
+            self.fleet.start()
+        elif self.options.worker:
             self.worker = self.new_worker()
             self.worker.start()
+
+    def new_fleet(self, size: int, environment: dict[str, str], *, log: Any = None) -> WorkerFleet:
+        """``size`` worker containers (processes) fed from the jobs queue as the event source mapping feeds them."""
+        assert self.aws is not None and self.aws.data_plane is not None
+        worker = self.view.worker_function
+        plane = self.aws.data_plane
+        return WorkerFleet(
+            size,
+            environment=environment,
+            handler=worker.handler,
+            function_name=worker.name,
+            region=self.aws.region,
+            queue_url=plane.queue_url,
+            queue_arn=plane.queue_arn,
+            batch_size=self.view.batch_size,
+            timeout_seconds=worker.timeout_seconds,
+            visibility_timeout=self.options.visibility_timeout,
+            log=log,
+        )
 
     def new_worker(self, handler: Any = None, *, visibility_timeout: int | None = None) -> QueueEventSource:
         """A poller for the jobs queue with the stack's batch size (tests start their own)."""
@@ -178,6 +203,9 @@ class LocalPlatform:
         )
 
     def stop(self) -> None:
+        if self.fleet is not None:
+            self.fleet.stop()
+            self.fleet = None
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
@@ -232,16 +260,13 @@ class LocalPlatform:
             emulator = self.aws.emulator_stats()
         except OSError as error:
             return error_answer(502, "EmulatorUnreachable", str(error))
-        worker = self.worker.stats if self.worker is not None else None
-        return json_answer(
-            200,
-            {
-                "emulator": emulator,
-                "worker": None
-                if worker is None
-                else {k: getattr(worker, k) for k in ("batches", "received", "deleted", "failed", "handler_errors")},
-            },
-        )
+        answer: dict[str, Any] | None = None
+        if self.fleet is not None:
+            answer = {"containers": self.fleet.size, **self.fleet.stats.as_dict()}
+        elif self.worker is not None:
+            stats = self.worker.stats
+            answer = {k: getattr(stats, k) for k in ("batches", "received", "deleted", "failed", "handler_errors")}
+        return json_answer(200, {"emulator": emulator, "worker": answer})
 
 
 def _load(dotted: str) -> Any:

@@ -13,7 +13,9 @@ Why it is shaped as it is:
 - Model/internal errors are retried at most once: they are rare and usually transient.
 
 Each model binding names its region (a model may live outside the stack region), so the client
-keeps one boto3 client per region. ``RateLimiter`` paces calls to a model's RPM quota.
+keeps one boto3 client per region. The fleet's controller (``pacing.FleetPacer``) gives every call a
+slot, learns from each throttle and answer, and refuses a slot the call could not use before its
+deadline (``PacingDeferred``). ``RateLimiter`` is the older fixed per-process pace, kept for tools.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ from imagegen_service.errors import (
     ModelTimeout,
     ModelUnavailable,
     OutputBlocked,
+    PacingDeferred,
     PromptBlocked,
     RequestInvalid,
     Throttled,
 )
-from imagegen_service.requests import GenerationRequest
+from imagegen_service.pacing import Deferred, FleetPacer, Grant
+from imagegen_service.requests import GenerationRequest, image_count
 
 READ_TIMEOUT_S = 5 * 60  # AWS's own Nova Canvas sample (reference §1): large images take minutes
 CONNECT_TIMEOUT_S = 10
@@ -51,6 +55,12 @@ THROTTLE_CODES = frozenset({"ThrottlingException", "ModelNotReadyException", "Se
 FAILURE_CODES = frozenset({"ModelErrorException", "InternalServerException", "ServiceUnavailableException"})
 INPUT_FILTER_REASONS = ("Filter reason: prompt", "Filter reason: input image")
 INFERENCE_ERROR = "Inference error"
+UNIT_PIXELS = 1024 * 1024  # one pacing unit: one image at the default size (as the emulator counts capacity)
+MAX_PACING_WAIT_S = 10.0
+"""The longest a call waits in-process for its slot: a batch mixing models never blocks one model's
+records behind another's slow pace for longer; a later slot is a deferral through the queue."""
+FIRST_CALL_ESTIMATE_S = 2.0
+"""What one model call is assumed to take before any has been timed (then an average of the real ones)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,14 @@ class RateLimiter:
         return wait
 
 
+def call_units(request: GenerationRequest) -> float:
+    """Pacing units of a call: per image its pixels ÷ 1024×1024, at least one (the emulator's capacity unit)."""
+    count = image_count(request)
+    if request.width and request.height:
+        return count * max(1.0, request.width * request.height / UNIT_PIXELS)
+    return float(count)
+
+
 def _model_key(model: str) -> str:
     try:
         return catalogue.lookup(model).key
@@ -144,6 +162,7 @@ class BedrockImageClient:
         *,
         retry: RetryPolicy = RetryPolicy(),
         rate_limiter: RateLimiter | None = None,
+        pacer: FleetPacer | None = None,
         session: Any = None,
         endpoint_url: str | None = None,
         read_timeout_s: float = READ_TIMEOUT_S,
@@ -153,6 +172,8 @@ class BedrockImageClient:
     ) -> None:
         self.retry = retry
         self.rate_limiter = rate_limiter
+        self.pacer = pacer
+        self._call_s: dict[str, float] = {}  # per model: moving average of answered calls' seconds
         self._session = session
         self._endpoint_url = endpoint_url
         self._read_timeout_s = read_timeout_s
@@ -196,22 +217,57 @@ class BedrockImageClient:
         budget = self.retry.max_total_s if deadline_s is None else min(self.retry.max_total_s, deadline_s)
         state = _Attempts()
         while True:
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire(spec.key)
+            grant = self._slot(request, deadline_s=deadline_s, started=started)
             state.calls += 1
             self.attempts[spec.key] += 1
+            call_started = self._clock()
             try:
                 payload = self._call(spec, body, region)
             except ImagegenError as error:
                 self.outcomes[_outcome(error)] += 1
+                if grant is not None and self.pacer is not None and isinstance(error, Throttled):
+                    self.pacer.throttled(grant)
                 delay = self._retry_delay(error, state)
                 elapsed = self._clock() - started
                 if delay is None or elapsed + delay > budget:
                     raise
                 self._sleep(delay)
                 continue
+            self._timed(spec.key, self._clock() - call_started)
+            if grant is not None and self.pacer is not None:
+                self.pacer.answered(grant)
             self.outcomes["ok"] += 1
             return require_images(adapters.parse_response(request, payload))
+
+    def call_estimate_s(self, model: str) -> float:
+        """Seconds to keep free for one call after its slot: twice the average answered call, plus one."""
+        return 2 * self._call_s.get(model, FIRST_CALL_ESTIMATE_S) + 1.0
+
+    def _timed(self, model: str, seconds: float) -> None:
+        with self._lock:
+            previous = self._call_s.get(model)
+            self._call_s[model] = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+
+    def _slot(self, request: GenerationRequest, *, deadline_s: float | None, started: float) -> Grant | None:
+        """Wait for the call's slot from the fleet's controller (or the fixed limiter), never past the deadline."""
+        spec = request.spec
+        if self.pacer is None:
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire(spec.key)
+            return None
+        window = MAX_PACING_WAIT_S
+        if deadline_s is not None:
+            left = deadline_s - (self._clock() - started)
+            # keep the call's own time free (at most half of what is left: a first call must be possible)
+            window = min(window, left - min(self.call_estimate_s(spec.key), left / 2))
+        ticket = self.pacer.reserve(spec.key, latest_start=time.time() + window, cost=call_units(request))
+        if isinstance(ticket, Deferred):
+            raise PacingDeferred(
+                f"{spec.name}: the fleet's next call slot is {ticket.wait_s:.1f} s away, later than this call can wait",
+                wait_s=ticket.wait_s,
+            )
+        self.pacer.wait(ticket)
+        return ticket
 
     def _retry_delay(self, error: ImagegenError, state: _Attempts) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""

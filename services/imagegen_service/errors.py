@@ -120,6 +120,17 @@ class Throttled(ImagegenError):
     retryable = True
 
 
+class PacingDeferred(Throttled):
+    """The fleet's model-call controller has no slot early enough: try again in ``wait_s`` seconds.
+
+    The worker puts the job back on the queue with that delay (as a fresh message, so pacing never
+    counts towards maxReceiveCount); the sync API answers 429."""
+
+    def __init__(self, message: str, *, wait_s: float) -> None:
+        super().__init__(message)
+        self.wait_s = wait_s
+
+
 class ModelUnavailable(ImagegenError):
     """503: the model is not enabled in this stack, is past end-of-life, or access is not granted."""
 

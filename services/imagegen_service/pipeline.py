@@ -51,7 +51,6 @@ class Services:
     config: RuntimeConfig
     clients: dict[str, Any] = field(default_factory=dict)
     _models: dict[float | None, Any] = field(default_factory=dict)
-    _rate_limiter: Any = None
 
     def client(self, name: str, region: str | None = None) -> Any:
         key = f"{name}@{region or ''}"
@@ -79,6 +78,19 @@ class Services:
     @functools.cached_property
     def ledger(self) -> FingerprintLedger:
         return FingerprintLedger(self.client("dynamodb"), self.config.idempotency_table)
+
+    @functools.cached_property
+    def pacer(self) -> Any:
+        """The fleet's model-call controller: its state lives in the idempotency table, shared by every
+        container; it starts from the stack's planned RPM per model (``IMAGEGEN_MODEL_RPM``), then learns."""
+        from imagegen_service.pacing import DynamoPaceStore, FleetPacer, MemoryPaceStore, PaceStore
+
+        store: PaceStore = (
+            DynamoPaceStore(self.client("dynamodb"), self.config.idempotency_table)
+            if self.config.idempotency_table
+            else MemoryPaceStore()
+        )
+        return FleetPacer(store, self.config.model_rpm)
 
     @functools.cached_property
     def urls(self) -> UrlSigner:
@@ -232,15 +244,14 @@ def invoke_model(
     """One paced, retried model call through the model layer's client (its RetryPolicy is the budget).
 
     ``read_timeout_s`` caps a single call (the sync API cannot wait the worker's five minutes);
-    ``deadline`` bounds the retries. One client per read timeout, one RateLimiter for all of them.
+    ``deadline`` bounds the retries and the wait for a slot. One client per read timeout, one fleet
+    pacer (``Services.pacer``) for all of them.
     """
-    from imagegen_service.bedrock import BedrockImageClient, RateLimiter
+    from imagegen_service.bedrock import BedrockImageClient
 
     client = services._models.get(read_timeout_s)
     if client is None:
-        if services._rate_limiter is None:
-            services._rate_limiter = RateLimiter(services.config.paced_rpm())
-        options: dict[str, Any] = {"rate_limiter": services._rate_limiter}
+        options: dict[str, Any] = {"pacer": services.pacer}
         if read_timeout_s is not None:
             options["read_timeout_s"] = read_timeout_s
         client = services._models[read_timeout_s] = BedrockImageClient(**options)

@@ -19,6 +19,7 @@ import pytest
 from imagegen_local import dlq
 from imagegen_local.client import BearerAuth, ImagegenClient
 from imagegen_local.serve import LocalOptions, LocalPlatform
+from imagegen_platform.cli.local import local_platform as open_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +32,7 @@ def platform(
     stack_graph: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalPlatform]:
     options = LocalOptions(worker=False, root=tmp_path_factory.mktemp("root"))
-    with LocalPlatform(options, graph=stack_graph("local")) as running:
+    with open_platform(options, graph=stack_graph("local")) as running:
         yield running
 
 

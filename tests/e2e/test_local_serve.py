@@ -84,6 +84,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             assert line.startswith("imagegen local: http://127.0.0.1:"), (line, stderr_log.read_text()[-3000:])
             url, token = line.split()[2], line.split()[3]
             assert token == f"token={TOKEN}"
+            # the second ready line names the emulator it started (CONTRACT §2), and it answers
+            emulator_line = process.stdout.readline()
+            assert emulator_line.startswith("imagegen emulator: http://127.0.0.1:"), emulator_line
+            with urllib.request.urlopen(f"{emulator_line.split()[2]}/_emulator/stats", timeout=10) as answer:
+                assert "models" in json.loads(answer.read())
             served = Served(url=url, process=process, children=_children(process.pid))
             yield served
         finally:

@@ -70,7 +70,9 @@ def test_prompt_attack_is_judged_on_input_only(guarded: Any) -> None:
 
 
 def test_stack_guardrail_is_loaded_by_name(fresh_emulator: Callable[..., RunningEmulator]) -> None:
-    client = runtime_client(fresh_emulator(stack="local").url)
+    from imagegen_platform.cli.emulator import stack_guardrail
+
+    client = runtime_client(fresh_emulator(guardrail=stack_guardrail("local")).url)
     assert apply(client, "beheading")["action"] == "GUARDRAIL_INTERVENED"  # local stack's blocked word
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from imagegen_local.embedded import EmulatorKnobs
 from imagegen_local.serve import LocalOptions, LocalPlatform
+from imagegen_platform.cli.local import local_platform as open_platform
 from imagegen_service import config as cfg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,7 @@ def local_platform(name: str, state: Path) -> Iterator[LocalPlatform]:
         root=state,
     )
     try:
-        with LocalPlatform(options) as running:
+        with open_platform(options) as running:
             # No pacing: these tests are about faults, not quotas (the worker reads this per invocation).
             os.environ[cfg.ENV_MODEL_RPM] = json.dumps({})
             yield running

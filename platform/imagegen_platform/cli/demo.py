@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from imagegen_local.stack_view import GraphIncomplete
     from rich.console import Console
 
+    from imagegen_platform.cli.local import local_platform
+    from imagegen_platform.preview import run_preview
     from imagegen_platform.settings import repo_root
 
     out_dir: Path = args.out or repo_root() / "out" / "demo"
@@ -71,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
         # A pipe or CI log gets a readable fixed width; a terminal keeps its own.
         console = Console(file=screen, force_terminal=screen.isatty(), width=None if screen.isatty() else 110)
         try:
-            demo = run_demo(out_dir, console)
+            demo = run_demo(
+                out_dir,
+                console,
+                preview=run_preview,
+                open_platform=lambda options, graph: local_platform(options, graph=graph),
+            )
         except (DemoFailed, GraphIncomplete) as error:
             raise CommandError(f"{error} (handler logs: {log_file})", 1) from None
         except OSError as error:

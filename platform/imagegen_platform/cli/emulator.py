@@ -29,6 +29,15 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--faults", metavar="SPEC", help="e.g. throttle=0.2,timeout=0.05,internal=0.05")
     serve.add_argument("--latency-ms", metavar="N", help="simulated model latency per image (ms)")
+    serve.add_argument(
+        "--capacity",
+        action="append",
+        metavar="MODEL=N",
+        help="hidden per-model capacity in units per minute shared by every caller (repeatable)",
+    )
+    serve.add_argument(
+        "--capacity-schedule", metavar="SPEC", help="capacity changes during the run, e.g. 60:titan-image-v1=15"
+    )
     serve.add_argument("--stack", metavar="NAME", help="apply this stack's guardrail settings")
     serve.add_argument("--seed", type=int, default=None, help="seed for injected faults (reproducible runs)")
     serve.add_argument(
@@ -38,9 +47,24 @@ def register(subparsers: Any) -> None:
     serve.set_defaults(handler=run)
 
 
+def stack_guardrail(stack: str) -> Any:
+    """The guardrail settings of a stack (read here, in the CLI layer: the emulator never imports the platform)."""
+    from imagegen_platform.settings import load_stack
+
+    _, settings = load_stack(stack)
+    return settings.moderation.guardrail
+
+
 def run(args: argparse.Namespace) -> int:
     from imagegen_emulator.control import AccountStateInvalid
-    from imagegen_emulator.knobs import KnobInvalid, parse_faults, parse_latency, parse_rpm
+    from imagegen_emulator.knobs import (
+        KnobInvalid,
+        parse_capacity,
+        parse_faults,
+        parse_latency,
+        parse_rpm,
+        parse_schedule,
+    )
     from imagegen_emulator.server import start
 
     if not 0 <= args.port <= 65535:
@@ -49,9 +73,24 @@ def run(args: argparse.Namespace) -> int:
         rpm = parse_rpm(args.rpm, knob="--rpm") if args.rpm else None
         faults = parse_faults(args.faults, knob="--faults") if args.faults is not None else None
         latency = parse_latency(args.latency_ms, knob="--latency-ms") if args.latency_ms is not None else None
+        capacity = parse_capacity(args.capacity, knob="--capacity") if args.capacity else None
+        schedule = (
+            parse_schedule(args.capacity_schedule, knob="--capacity-schedule")
+            if args.capacity_schedule is not None
+            else None
+        )
+        guardrail = stack_guardrail(args.stack) if args.stack else None
         account = _account(args.account) if args.account is not None else None
         emulator = start(
-            args.port, rpm=rpm, faults=faults, latency_ms=latency, stack=args.stack, seed=args.seed, account=account
+            args.port,
+            rpm=rpm,
+            faults=faults,
+            latency_ms=latency,
+            capacity=capacity,
+            schedule=schedule,
+            guardrail=guardrail,
+            seed=args.seed,
+            account=account,
         )
     except (KnobInvalid, AccountStateInvalid) as error:
         raise CommandError(f"--account: {error}" if isinstance(error, AccountStateInvalid) else str(error), 2) from None

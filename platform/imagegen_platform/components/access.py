@@ -195,7 +195,9 @@ def api_policy(grants: FunctionGrants) -> dict[str, Any]:
 
 
 def worker_policy(grants: FunctionGrants) -> dict[str, Any]:
-    """The worker drains the jobs queue (the event source mapping polls with the worker's role)."""
+    """The worker drains the jobs queue (the event source mapping polls with the worker's role); it
+    shortens a failed message's visibility (retry after seconds) and sends a paced job again as a new,
+    delayed message (pacing must not count towards maxReceiveCount)."""
     statements = _observability(grants) + _generation(grants, writes=(SERVED, QUARANTINE), reads=(SERVED, INPUTS))
     statements.append(
         {
@@ -206,6 +208,7 @@ def worker_policy(grants: FunctionGrants) -> dict[str, Any]:
                 "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility",
                 "sqs:GetQueueAttributes",
+                "sqs:SendMessage",
             ],
             "Resource": grants.jobs_queue_arn,
         }

@@ -9,8 +9,15 @@ Per record (``handle_record``):
 * otherwise claimed (queued|running → running) and processed by ``pipeline.process_job``;
 * non-retryable failures (validation, content filters, end-of-life, moderation) finish the job as
   failed/blocked with the reason and are acknowledged — they would fail the same way every time;
-* retryable failures (Throttled, ModelTimeout, ModelFailed, AWS errors, a concurrent duplicate)
-  put the job back to ``queued`` with ``last_error`` and are reported, so SQS redelivers. On the last
+* pacing (the fleet's controller has no slot before the invocation's deadline, ``PacingDeferred``) and
+  throttles that outlived the call's retry budget are not failures of the job: it goes back to
+  ``queued`` and its message is sent again as a NEW message with a delay the controller chose
+  (``DelaySeconds``), and the received one is acknowledged. SQS counts every receive towards
+  ``maxReceiveCount``, so only a fresh message keeps pacing from pushing a job towards the DLQ. After
+  ``MAX_DEFERRALS`` deferrals of one job (a model refusing every call for hours) it is treated as below;
+* other retryable failures (ModelTimeout, ModelFailed, AWS errors, a concurrent duplicate) put the job
+  back to ``queued`` with ``last_error`` and are reported, so SQS redelivers — after a few seconds of
+  jittered backoff (``ChangeMessageVisibility``), not the queue's visibility timeout. On the last
   receive (ApproximateReceiveCount ≥ max_receive_count) the record also gets ``dead_lettered: true``
   and ``error``: the DLQ holds the message, the record says why; a redrive resumes it.
 """
@@ -18,14 +25,17 @@ Per record (``handle_record``):
 from __future__ import annotations
 
 import json
+import math
+import random
 import time
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from imagegen_service.config import RuntimeConfig
-from imagegen_service.errors import ImagegenError, OutputBlocked, PromptBlocked, Throttled
+from imagegen_service.errors import ImagegenError, OutputBlocked, PacingDeferred, PromptBlocked, Throttled
 from imagegen_service.jobs import JobStatus
 from imagegen_service.observability import JOBS_FAILED, THROTTLED, count, logger, metrics, traced
+from imagegen_service.pacing import backoff_s
 from imagegen_service.pipeline import Services, process_job, services_for
 
 if TYPE_CHECKING:
@@ -33,6 +43,9 @@ if TYPE_CHECKING:
 
 DEADLINE_MARGIN_S = 5.0  # time left to record the outcome after the model call's budget
 BLOCKING = (PromptBlocked, OutputBlocked)
+MAX_DEFERRALS = 200  # per job; beyond, a throttle counts as a failed attempt (the DLQ then bounds it)
+MAX_DELAY_S = 900  # SQS DelaySeconds ceiling
+THROTTLE_RETRY_S = (1.0, 5.0)  # a throttled job's new message waits this many seconds (uniform)
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -95,11 +108,20 @@ def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
     logger.append_keys(model=job.get("model_id"))
     try:
         process_job(services, job, deadline=_deadline(context))
+    except Throttled as error:
+        deferrals = _deferrals(record)
+        if deferrals < MAX_DEFERRALS:
+            wait = error.wait_s if isinstance(error, PacingDeferred) else random.uniform(*THROTTLE_RETRY_S)
+            _defer(services, record, job_id, error, wait_s=wait, deferrals=deferrals + 1)
+            return
+        _release(services, job_id, error.code, error.message, receive_count)
+        _retry_soon(services, record, receive_count)
+        count(THROTTLED)
+        raise
     except ImagegenError as error:
         if error.retryable:
             _release(services, job_id, error.code, error.message, receive_count)
-            if isinstance(error, Throttled):
-                count(THROTTLED)
+            _retry_soon(services, record, receive_count)
             raise
         status = JobStatus.BLOCKED if isinstance(error, BLOCKING) else JobStatus.FAILED
         services.jobs.fail(job_id, {"code": error.code, "message": error.message}, status)
@@ -109,7 +131,53 @@ def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
         # A concurrent duplicate (GenerationInProgress), S3/DynamoDB/Rekognition errors, misconfiguration:
         # retry via SQS.
         _release(services, job_id, type(error).__name__, str(error)[:500], receive_count)
+        _retry_soon(services, record, receive_count)
         raise
+
+
+def _deferrals(record: SQSRecord) -> int:
+    try:
+        value = json.loads(record.body).get("deferrals", 0)
+    except (TypeError, ValueError, AttributeError):
+        return 0
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _defer(
+    services: Services, record: SQSRecord, job_id: str, error: Throttled, *, wait_s: float, deferrals: int
+) -> None:
+    """The job back to queued, its message sent again with a delay; the received one is then acknowledged.
+
+    Send first: if sending fails, the error propagates and the received message stays (redelivered as
+    a plain retry). If the acknowledgement is lost after the send, two messages exist; the second finds
+    the job finished (or the ledger's result) and is acknowledged without a second model call."""
+    body = json.loads(record.body)
+    body["deferrals"] = deferrals
+    delay = max(0, min(MAX_DELAY_S, math.ceil(wait_s)))
+    services.jobs.release(
+        job_id,
+        {"code": error.code, "message": error.message, "deferrals": deferrals, "delay_s": delay},
+        dead_lettered=False,
+    )
+    services.client("sqs").send_message(
+        QueueUrl=services.config.queue_url, MessageBody=json.dumps(body, separators=(",", ":")), DelaySeconds=delay
+    )
+    logger.info(
+        "job deferred by the fleet's pacing", extra={"code": error.code, "delay_s": delay, "deferrals": deferrals}
+    )
+
+
+def _retry_soon(services: Services, record: SQSRecord, receive_count: int) -> None:
+    """A failed attempt comes back after seconds of jittered backoff instead of the visibility timeout.
+    Best effort: if the change fails, the queue's visibility timeout still brings it back."""
+    try:
+        services.client("sqs").change_message_visibility(
+            QueueUrl=services.config.queue_url,
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=int(backoff_s(receive_count)),
+        )
+    except Exception:  # the receipt may have expired; the visibility timeout is the fallback
+        logger.warning("could not shorten the retry delay; the visibility timeout applies")
 
 
 def _release(services: Services, job_id: str, code: str, message: str, receive_count: int) -> None:

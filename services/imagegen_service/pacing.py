@@ -1,0 +1,311 @@
+"""The fleet's model-call controller: one adaptive, deadline-aware pace per model, shared by every worker.
+
+Since 2026-05-27 Bedrock throttles image models on token quotas whose burn per image AWS does not
+publish (reference: AWS Bedrock user guide, "Quotas for the bedrock-runtime endpoint"), so no static
+requests-per-minute figure can be trusted. The controller discovers the usable rate from throttling
+signals instead; the catalogue's figure is only where it starts.
+
+How it holds across N Lambda containers: the state of each model is ONE item in DynamoDB (the
+idempotency table, key ``imagegen.pace#MODEL``) holding the fleet-wide rate and the next free call
+slot. A container takes a slot with a conditional write (optimistic concurrency on ``version``), so
+calls from the whole fleet are spaced ``1 / rate`` apart however many containers run, and a fresh
+container starts no burst: it queues behind the fleet's slots.
+
+The rate (calls per second, fleet-wide):
+
+- a floor at ``FLOOR_SHARE`` of the starting pace: a background of throttles that come at any pace
+  (indistinguishable from a spent capacity, call by call) cannot drive the rate to nothing;
+- **decrease** (multiplicative, ×``BETA``, and never above the rate the fleet actually got answered
+  since the last decrease) on a throttle of a call scheduled after the last decrease; throttles of
+  calls already in flight at the old rate are not counted twice. The rate before it becomes the
+  ``ceiling``;
+- only a call that had to wait for its slot raises the rate (when demand is the limit, an answer
+  says nothing about a higher pace; as RFC 7661 keeps an unused TCP window from growing);
+- **slow start**: until the first throttle, each answered call raises the rate by ``SLOW_START``;
+- **approach**: below ``APPROACH × ceiling`` each answered call closes a fraction of the gap;
+- **probe**: above it, each answered call raises the rate by ``GROWTH × 2^(probes / DOUBLING)``
+  (at most ``MAX_STEP``): slow right after a throttle, then faster the longer no throttle comes,
+  so a capacity increase is found within a few dozen calls.
+
+Deadline-aware: ``reserve`` takes a slot only if the call can start by ``latest_start``; otherwise it
+answers ``Deferred`` with the wait, and the worker puts the job back on the queue with that delay.
+
+Cost per image (on-demand DynamoDB, us-east-1 list price since 2024-11: $0.625 per million write
+request units, $0.125 per million read request units; item < 1 KB): one strongly consistent read and
+one conditional write to take a slot, one read and one write to record the outcome: 2 RRU + 2 WRU ≈
+$0.0000015 per image (plus retries under contention).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+BETA = 0.85
+"""Multiplicative decrease on a throttle."""
+APPROACH = 0.95
+"""Below this share of the last throttled rate, answered calls close the gap quickly."""
+APPROACH_GAIN = 0.1
+"""Share of the gap to the approach target closed by each answered call."""
+GROWTH = 0.0005
+"""Probing: the first answered call after the approach raises the rate by 0.05 %…"""
+DOUBLING = 25
+"""…and the step doubles every this many answered calls without a throttle…"""
+MAX_STEP = 0.1
+"""…up to 10 % per call."""
+SLOW_START = 0.5
+"""Until the first throttle (no ceiling known), each answered call raises the rate by half."""
+MIN_RATE = 1 / 600
+"""Never slower than one call per ten minutes (a job is deferred, never dropped)."""
+MEASURE_MIN_S = 2.0
+"""The answered rate since the last decrease bounds a decrease when measured over at least this long…"""
+MEASURE_MIN_CALLS = 5
+"""…and over at least this many answered calls (fewer say too little to act on)."""
+FLOOR_SHARE = 0.25
+"""The pace never drops below this share of where it started (the stack's planned RPM: a quota AWS
+documents or the operator requested). ASSUMPTION, the safe side for the jobs: throttles that come at
+any pace (Bedrock's own busy periods; the emulator's injected kind) look exactly like a spent capacity
+to a caller, and without a floor a steady background of them drives AIMD to nothing. Below the floor
+throttled calls are retried after seconds from the queue, never dead-lettered for it."""
+SAVE_ATTEMPTS = 8
+KEY_PREFIX = "imagegen.pace#"
+
+
+@dataclass(frozen=True)
+class PaceState:
+    rate: float  # fleet-wide calls per second
+    next_slot: float  # epoch seconds: the earliest start of the next call
+    ceiling: float = 0.0  # the rate at the last counted throttle (0: none yet)
+    decreased_at: float = 0.0  # epoch seconds of the last decrease
+    probes: int = 0  # answered calls since the approach ended
+    window_start: float = 0.0  # epoch seconds: since when ``window_answered`` counts (the last decrease)
+    window_answered: int = 0  # calls the fleet got answered since ``window_start``
+    version: int = 0
+
+
+FIELDS = {name: kind for name, kind in PaceState.__annotations__.items()}
+
+
+class PaceStore(Protocol):
+    def load(self, model: str) -> PaceState | None: ...
+
+    def save(self, model: str, state: PaceState, *, expected_version: int | None) -> bool:
+        """Write ``state`` if the stored version is ``expected_version`` (None: no item yet)."""
+        ...
+
+
+class MemoryPaceStore:
+    """The store of one process (tests, the sync API's single call): same semantics as DynamoDB's."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, PaceState] = {}
+        self._lock = threading.Lock()
+
+    def load(self, model: str) -> PaceState | None:
+        with self._lock:
+            return self._items.get(model)
+
+    def save(self, model: str, state: PaceState, *, expected_version: int | None) -> bool:
+        with self._lock:
+            current = self._items.get(model)
+            if (current.version if current is not None else None) != expected_version:
+                return False
+            self._items[model] = state
+            return True
+
+
+class DynamoPaceStore:
+    """One item per model in a table keyed by ``id`` (the idempotency table)."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def load(self, model: str) -> PaceState | None:
+        item = self._ddb.get_item(
+            TableName=self._table, Key={"id": {"S": KEY_PREFIX + model}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return PaceState(
+            **{
+                name: (int if kind == "int" else float)(item[name]["N"])
+                for name, kind in FIELDS.items()
+                if name in item
+            }
+        )
+
+    def save(self, model: str, state: PaceState, *, expected_version: int | None) -> bool:
+        from botocore.exceptions import ClientError
+
+        item: dict[str, Any] = {"id": {"S": KEY_PREFIX + model}}
+        for name, kind in FIELDS.items():
+            value = getattr(state, name)
+            item[name] = {"N": str(value) if kind == "int" else repr(float(value))}
+        condition: dict[str, Any]
+        if expected_version is None:
+            condition = {"ConditionExpression": "attribute_not_exists(id)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+            }
+        try:
+            self._ddb.put_item(TableName=self._table, Item=item, **condition)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A slot taken: the call may start at ``slot`` (epoch seconds)."""
+
+    model: str
+    slot: float
+    rate: float
+    waited: bool = True  # the slot was later than asked: the pace, not demand, was the limit
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """No slot early enough: try again in ``wait_s`` seconds (from the queue, not by sleeping)."""
+
+    model: str
+    wait_s: float
+
+
+class FleetPacer:
+    """``reserve`` → ``wait`` → call → ``answered`` or ``throttled``. Thread-safe; the store is the truth."""
+
+    def __init__(
+        self,
+        store: PaceStore,
+        start_rpm: Mapping[str, float],
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self._start = {model: max(MIN_RATE, rpm / 60.0) for model, rpm in start_rpm.items() if rpm > 0}
+        self._clock = clock
+        self._sleep = sleep
+
+    def start_rate(self, model: str) -> float:
+        """Calls per second to start from: the stack's plan, else the catalogue's default quota."""
+        if model in self._start:
+            return self._start[model]
+        from imagegen_service import catalogue
+
+        try:
+            return max(MIN_RATE, catalogue.lookup(model).quota.default_rpm / 60.0)
+        except catalogue.UnknownModel:
+            return 1.0
+
+    def _load(self, model: str) -> tuple[PaceState, int | None]:
+        state = self.store.load(model)
+        if state is None:
+            return PaceState(rate=self.start_rate(model), next_slot=self._clock()), None
+        return state, state.version
+
+    def _update(self, model: str, change: Callable[[PaceState, float], PaceState | None]) -> PaceState | None:
+        """Read-modify-write with optimistic concurrency; ``change`` returning None writes nothing."""
+        for _ in range(SAVE_ATTEMPTS):
+            state, version = self._load(model)
+            new = change(state, self._clock())
+            if new is None:
+                return None
+            new = replace(new, version=state.version + 1)
+            if self.store.save(model, new, expected_version=version):
+                return new
+        return None
+
+    def reserve(self, model: str, *, latest_start: float, cost: float = 1.0) -> Grant | Deferred:
+        """Take the model's next slot if the call can start by ``latest_start`` (epoch seconds)."""
+        for _ in range(SAVE_ATTEMPTS):
+            state, version = self._load(model)
+            now = self._clock()
+            slot = max(now, state.next_slot)
+            if slot > latest_start:
+                return Deferred(model, wait_s=slot - now)
+            new = replace(state, next_slot=slot + cost / state.rate, version=state.version + 1)
+            if self.store.save(model, new, expected_version=version):
+                return Grant(model, slot=slot, rate=state.rate, waited=slot > now)
+        # Heavy contention on the item: many containers are taking slots, so there is no shortage of callers.
+        return Deferred(model, wait_s=1.0 / self.start_rate(model))
+
+    def floor(self, model: str) -> float:
+        return max(MIN_RATE, FLOOR_SHARE * self.start_rate(model))
+
+    def wait(self, grant: Grant) -> float:
+        delay = grant.slot - self._clock()
+        if delay > 0:
+            self._sleep(delay)
+        return max(0.0, delay)
+
+    def answered(self, grant: Grant) -> None:
+        """Slow start, then a quick approach back towards the last throttled rate, then accelerating probes."""
+
+        def grow(state: PaceState, now: float) -> PaceState:
+            state = replace(state, window_start=state.window_start or now, window_answered=state.window_answered + 1)
+            if not grant.waited:  # demand, not the pace, was the limit: no evidence a higher pace works
+                return state
+            if not state.ceiling:
+                return replace(state, rate=state.rate * (1 + SLOW_START))
+            target = APPROACH * state.ceiling
+            if state.rate < target:
+                rate = state.rate + (target - state.rate) * APPROACH_GAIN
+                return replace(state, rate=target if rate > 0.99 * target else rate)
+            step = min(MAX_STEP, GROWTH * 2 ** (state.probes / DOUBLING))
+            return replace(state, rate=state.rate * (1 + step), probes=state.probes + 1)
+
+        self._update(grant.model, grow)
+
+    def throttled(self, grant: Grant) -> None:
+        """Multiplicative decrease, once per generation of calls sent at the current pace."""
+
+        def shrink(state: PaceState, now: float) -> PaceState | None:
+            if grant.slot < state.decreased_at:
+                return None  # sent at the rate before the last decrease: already answered for
+            if not state.ceiling:  # slow start overshoots by up to its last steps: halve, as TCP does
+                rate = state.rate * 0.5
+            else:
+                rate = state.rate * BETA
+                # A capacity that allows bursts hides an overshoot for a while: the rate the fleet got
+                # answered since the last decrease (when the capacity's reserve was spent) bounds it.
+                window = now - state.window_start if state.window_start else 0.0
+                if window >= MEASURE_MIN_S and state.window_answered >= MEASURE_MIN_CALLS:
+                    rate = min(rate, state.window_answered / window)
+            rate = max(self.floor(grant.model), rate)
+            ceiling = min(state.rate, rate / BETA)
+            return replace(
+                state,
+                rate=rate,
+                # the calls already scheduled go out at the old spacing; the next one waits a new interval
+                next_slot=max(state.next_slot, now + 1 / rate),
+                ceiling=ceiling,
+                decreased_at=now,
+                probes=0,
+                window_start=now,
+                window_answered=0,
+            )
+
+        self._update(grant.model, shrink)
+
+    def state(self, model: str) -> PaceState:
+        return self._load(model)[0]
+
+
+def backoff_s(attempt: int, *, base: float = 1.0, cap: float = 30.0, rng: Callable[[], float] | None = None) -> float:
+    """Seconds before retrying a failed job: full jitter over ``min(cap, base · 2^attempt)`` (AWS
+    Architecture Blog, "Exponential Backoff And Jitter"), at least one second."""
+    import random
+
+    roll = (rng or random.random)()
+    return max(1.0, math.ceil(roll * min(cap, base * 2**attempt)))

@@ -1,0 +1,201 @@
+"""The fleet's model-call controller, against the emulator's own capacity model in virtual time.
+
+A fleet of containers (one ``FleetPacer`` each, sharing one store as they share the DynamoDB item)
+calls the emulator backend's admission (``EmulatorBackend.admit``: the hidden capacity the HTTP
+emulator enforces) on a virtual clock, so minutes of traffic run in well under a second. The
+targets are the issue's bench keys: answered ÷ capacity ≥ 0.90 in steady state, throttled ÷ all
+≤ 0.05, back ≥ 0.90 within 30 s of a capacity step.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from imagegen_emulator import exceptions as exc
+from imagegen_emulator.knobs import Knobs, parse_schedule
+from imagegen_emulator.models import CAPACITY_BURST_S, EmulatorBackend
+from imagegen_service import catalogue
+from imagegen_service.pacing import Deferred, DynamoPaceStore, FleetPacer, Grant, MemoryPaceStore, PaceState
+
+MODEL = "titan-image-v1"
+SPEC = catalogue.lookup(MODEL)
+
+
+@dataclass
+class Run:
+    answered: list[float] = field(default_factory=list)  # virtual times of answered calls
+    throttled: list[float] = field(default_factory=list)
+    deferred: int = 0
+    longest_wait_s: float = 0.0
+
+    def rate_per_min(self, start: float, end: float) -> float:
+        return sum(1 for t in self.answered if start <= t < end) * 60 / (end - start)
+
+
+def simulate(
+    *,
+    capacity: float,
+    seconds: float,
+    containers: int = 4,
+    call_s: float = 0.1,
+    start_rpm: float = 10,
+    schedule: str = "",
+    window_s: float = 20.0,
+    random_throttles: float = 0.0,
+) -> Run:
+    """``containers`` workers, each: take a slot (never waiting more than ``window_s``), call, repeat."""
+    now = [0.0]
+    backend = EmulatorBackend(
+        Knobs(capacity={MODEL: capacity}, schedule=parse_schedule(schedule)), clock=lambda: now[0]
+    )
+    store = MemoryPaceStore()
+    pacers = [FleetPacer(store, {MODEL: start_rpm}, clock=lambda: now[0]) for _ in range(containers)]
+    events = [(0.001 * i, i) for i in range(containers)]
+    run = Run()
+    rng = random.Random(7)
+    while events:
+        at, who = heapq.heappop(events)
+        if at > seconds:
+            break
+        now[0] = at
+        pacer = pacers[who]
+        ticket = pacer.reserve(MODEL, latest_start=at + window_s)
+        if isinstance(ticket, Deferred):  # the job goes back to the queue; this container takes the next one
+            run.deferred += 1
+            heapq.heappush(events, (at + 0.05, who))
+            continue
+        run.longest_wait_s = max(run.longest_wait_s, ticket.slot - at)
+        now[0] = ticket.slot
+        try:
+            call(backend, rng, random_throttles)
+        except exc.ThrottlingException:
+            run.throttled.append(ticket.slot)
+            pacer.throttled(ticket)
+            heapq.heappush(events, (now[0] + 0.05, who))
+            continue
+        pacer.answered(ticket)
+        run.answered.append(now[0])
+        heapq.heappush(events, (now[0] + call_s, who))
+        continue
+    return run
+
+
+def call(backend: EmulatorBackend, rng: random.Random, random_throttles: float) -> None:
+    if rng.random() < random_throttles:  # a throttle unrelated to the load (the emulator's injected kind)
+        raise exc.ThrottlingException("injected")
+    backend.admit(SPEC, 1.0)
+
+
+@pytest.mark.parametrize("capacity", [30.0, 240.0, 1200.0])
+def test_a_fleet_learns_the_hidden_capacity_and_uses_it(capacity: float) -> None:
+    # GIVEN four containers that start from the catalogue's 10 RPM, against a capacity they do not know
+    seconds = max(240.0, 1800 * 60 / capacity)  # enough calls to reach a steady state at every capacity
+    run = simulate(capacity=capacity, seconds=seconds, start_rpm=10)
+    steady = run.rate_per_min(seconds / 2, seconds)
+    throttled = len(run.throttled) / (len(run.answered) + len(run.throttled))
+    # THEN the steady state uses at least 90 % of it, and at most 5 % of the calls are throttled
+    assert steady / capacity >= 0.90, (steady, capacity)
+    assert throttled <= 0.05, (len(run.throttled), len(run.answered))
+    # AND the fleet never got more than the capacity plus the emulator's burst allowance
+    answered = sum(1 for t in run.answered if seconds / 2 <= t < seconds)
+    assert answered <= capacity / 60 * seconds / 2 + max(1.0, capacity / 60 * CAPACITY_BURST_S)
+
+
+def test_capacity_halved_then_doubled_is_followed_within_thirty_seconds() -> None:
+    run = simulate(capacity=600, seconds=180, schedule="60:titan-image-v1=300;120:titan-image-v1=600")
+    assert run.rate_per_min(40, 60) / 600 >= 0.90
+    for step_at, capacity in ((60, 300), (120, 600)):
+        recovered = next(
+            (t for t in range(step_at, step_at + 60) if run.rate_per_min(t, t + 5) / capacity >= 0.90), None
+        )
+        assert recovered is not None and recovered - step_at <= 30, (step_at, recovered)
+    throttled = len(run.throttled) / (len(run.answered) + len(run.throttled))
+    assert throttled <= 0.05
+
+
+def test_fresh_containers_queue_behind_one_shared_schedule_instead_of_bursting() -> None:
+    # GIVEN 57 containers (prod's MaximumConcurrency) all starting at the same instant at 6 RPM fleet-wide
+    clock = [1000.0]
+    store = MemoryPaceStore()
+    grants = []
+    for _ in range(57):
+        ticket = FleetPacer(store, {MODEL: 6}, clock=lambda: clock[0]).reserve(MODEL, latest_start=1e9)
+        assert isinstance(ticket, Grant)
+        grants.append(ticket.slot)
+    # THEN their calls are spaced 10 s apart fleet-wide, not 57 at once
+    assert [round(b - a, 6) for a, b in itertools.pairwise(grants)] == [10.0] * 56
+
+
+def test_no_slot_before_the_deadline_is_a_deferral_with_the_wait_and_takes_nothing() -> None:
+    clock = [0.0]
+    pacer = FleetPacer(MemoryPaceStore(), {MODEL: 6}, clock=lambda: clock[0])
+    assert isinstance(pacer.reserve(MODEL, latest_start=0.0), Grant)  # now
+    before = pacer.state(MODEL)
+    ticket = pacer.reserve(MODEL, latest_start=9.0)  # the next slot is at 10 s
+    assert ticket == Deferred(MODEL, wait_s=10.0)
+    assert pacer.state(MODEL) == before  # a deferral takes no slot
+
+
+def test_one_decrease_per_throttled_generation_of_calls() -> None:
+    clock = [0.0]
+    pacer = FleetPacer(MemoryPaceStore(), {MODEL: 60}, clock=lambda: clock[0])
+
+    def generation() -> None:
+        in_flight = [pacer.reserve(MODEL, latest_start=1e9) for _ in range(4)]
+        grants = [ticket for ticket in in_flight if isinstance(ticket, Grant)]
+        assert len(grants) == 4
+        clock[0] = grants[-1].slot + 0.5  # all four were sent at the same rate; they come back throttled
+        for ticket in grants:
+            pacer.throttled(ticket)
+
+    generation()
+    assert pacer.state(MODEL).rate == pytest.approx(0.5)  # leaving slow start: halved once, not 0.5 ** 4
+    clock[0] = pacer.state(MODEL).next_slot
+    generation()
+    state = pacer.state(MODEL)
+    assert state.rate == pytest.approx(0.5 * 0.85)  # then one multiplicative decrease per generation
+    assert state.ceiling == pytest.approx(0.5)
+
+
+def test_the_dynamodb_store_is_conditional_on_the_version(dynamodb_table: tuple[Any, str]) -> None:
+    client, table = dynamodb_table
+    store = DynamoPaceStore(client, table)
+    first = PaceState(rate=0.5, next_slot=10.0, version=1)
+    assert store.save(MODEL, first, expected_version=None)
+    assert not store.save(MODEL, first, expected_version=None)  # a second creator loses
+    assert store.load(MODEL) == first
+    assert store.save(MODEL, PaceState(rate=0.6, next_slot=12.0, version=2), expected_version=1)
+    assert not store.save(MODEL, PaceState(rate=9.9, next_slot=0.0, version=2), expected_version=1)  # stale writer
+    assert store.load(MODEL) == PaceState(rate=0.6, next_slot=12.0, version=2)
+
+
+@pytest.fixture
+def dynamodb_table() -> Iterator[tuple[Any, str]]:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="idem",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client, "idem"
+
+
+def test_client_error_other_than_the_condition_propagates() -> None:
+    class Refusing:
+        def put_item(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "PutItem")
+
+    with pytest.raises(ClientError):
+        DynamoPaceStore(Refusing(), "t").save(MODEL, PaceState(rate=1, next_slot=0), expected_version=None)
