@@ -131,13 +131,10 @@ class DynamoPaceStore:
         ).get("Item")
         if not item:
             return None
-        return PaceState(
-            **{
-                name: (int if kind == "int" else float)(item[name]["N"])
-                for name, kind in FIELDS.items()
-                if name in item
-            }
-        )
+        values: dict[str, Any] = {
+            name: (int if kind == "int" else float)(item[name]["N"]) for name, kind in FIELDS.items() if name in item
+        }
+        return PaceState(**values)
 
     def save(self, model: str, state: PaceState, *, expected_version: int | None) -> bool:
         from botocore.exceptions import ClientError
@@ -252,10 +249,11 @@ class FleetPacer:
     def answered(self, grant: Grant) -> None:
         """Slow start, then a quick approach back towards the last throttled rate, then accelerating probes."""
 
+        if not grant.waited:
+            return  # demand, not the pace, was the limit: no evidence a higher pace works (and no write)
+
         def grow(state: PaceState, now: float) -> PaceState:
             state = replace(state, window_start=state.window_start or now, window_answered=state.window_answered + 1)
-            if not grant.waited:  # demand, not the pace, was the limit: no evidence a higher pace works
-                return state
             if not state.ceiling:
                 return replace(state, rate=state.rate * (1 + SLOW_START))
             target = APPROACH * state.ceiling

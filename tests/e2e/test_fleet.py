@@ -1,10 +1,10 @@
 """A fleet of worker containers (separate processes, as Lambda runs them) against a hidden capacity.
 
 Scaled to seconds: the emulator's capacity is 120 images a minute (two a second), the worker's
-timeout is cut to 8 s (3 s of it usable after the worker's 5 s margin) and maxReceiveCount to 2, so:
+timeout is cut to 15 s (10 s of it usable after the worker's 5 s margin) and maxReceiveCount to 2, so:
 
 - a container that waited for a slot past its deadline shows as an invocation timeout (a batch of
-  five records, each waiting ~2 s behind the other containers, would need ~10 s);
+  five records, each waiting for its slot behind the other containers and then working, would need more);
 - a job whose pacing counted as a receive would reach the DLQ after two;
 - a retry that waited for the queue's visibility timeout (360 s) would not finish in time.
 """
@@ -32,10 +32,12 @@ from tests.faults.local import LOCAL_STACK_FILE
 pytestmark = pytest.mark.e2e
 
 CAPACITY_PER_MIN = 120
-WORKER_TIMEOUT_S = 8
+WORKER_TIMEOUT_S = 15
 MAX_RECEIVE_COUNT = 2
 CONTAINERS = 4
+WARM_UP = 12
 JOBS = 24
+THROTTLED_TARGET = 0.1  # the bench's steady-state target is 0.05; a 24-job drain gets twice the slack
 DRAIN_TIMEOUT_S = 120
 
 
@@ -92,23 +94,29 @@ def _drain(platform: LocalPlatform, requests: list[dict[str, Any]]) -> tuple[lis
 
 def test_a_fleet_drains_a_paced_backlog_without_timeouts_or_dead_letters(fleet: LocalPlatform) -> None:
     assert fleet.fleet is not None and fleet.aws is not None and fleet.aws.data_plane is not None
-    assert len({fleet.fleet.size}) == 1 and fleet.fleet.size == CONTAINERS
-    # GIVEN a backlog of distinct jobs, far more than the capacity serves within one invocation
+    assert fleet.fleet.size == CONTAINERS
+    # GIVEN a warm-up backlog (the controller starts from the stack's plan, 60 a minute, and learns)
+    warm_up = [{"model": "titan-image-v1", "prompt": f"warm-up {i}", "seed": i + 1} for i in range(WARM_UP)]
+    first, _ = _drain(fleet, warm_up)
+    learnt = fleet.aws.emulator_stats()["models"]["titan-image-v1"]
+    # WHEN a backlog far larger than one invocation can serve follows
     requests = [{"model": "titan-image-v1", "prompt": f"fleet lighthouse {i}", "seed": i + 1} for i in range(JOBS)]
     jobs, elapsed = _drain(fleet, requests)
     # THEN every job succeeded,
-    assert [job["status"] for job in jobs] == ["succeeded"] * JOBS, [job.get("error") for job in jobs]
+    jobs = first + jobs
+    assert [job["status"] for job in jobs] == ["succeeded"] * (WARM_UP + JOBS), [job.get("error") for job in jobs]
     stats = fleet.fleet.stats
     # no container ran past its deadline,
-    assert stats.invocation_timeouts == 0 and stats.longest_invocation_s <= WORKER_TIMEOUT_S
+    assert stats.invocation_timeouts == 0 and stats.longest_invocation_s <= WORKER_TIMEOUT_S, stats
     # none was dead-lettered (with maxReceiveCount 2, pacing counted as receives would have sent some there),
     sqs = fleet.aws.client("sqs")
     dlq = sqs.get_queue_attributes(QueueUrl=fleet.aws.data_plane.dlq_url, AttributeNames=["All"])["Attributes"]
     assert int(dlq["ApproximateNumberOfMessages"]) + int(dlq["ApproximateNumberOfMessagesNotVisible"]) == 0
     assert not any(job.get("dead_lettered") for job in jobs)
-    # AND the fleet kept to the capacity: each image paid once, and throttled calls stay a small share
+    # AND each image was paid once, and once it has learnt, the fleet overshoots the capacity rarely
     model = fleet.aws.emulator_stats()["models"]["titan-image-v1"]
-    assert model["answered"] == JOBS
-    assert model["throttled"] <= max(3, 0.15 * JOBS), model
+    assert model["answered"] == WARM_UP + JOBS
+    throttled = model["throttled"] - learnt["throttled"]
+    assert throttled <= max(2, THROTTLED_TARGET * JOBS), (learnt, model)
     # the drain took about what the capacity allows (2 a second), not the queue's visibility timeout
-    assert elapsed < JOBS / (CAPACITY_PER_MIN / 60) + 60
+    assert elapsed < JOBS / (CAPACITY_PER_MIN / 60) + 30

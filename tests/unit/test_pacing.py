@@ -10,8 +10,8 @@ targets are the issue's bench keys: answered ÷ capacity ≥ 0.90 in steady stat
 from __future__ import annotations
 
 import heapq
-import random
 import itertools
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 DEADLINE_MARGIN_S = 5.0  # time left to record the outcome after the model call's budget
 BLOCKING = (PromptBlocked, OutputBlocked)
+FIRST_RECORD_ESTIMATE_S = 2.0  # before this container has timed one
 MAX_DEFERRALS = 200  # per job; beyond, a throttle counts as a failed attempt (the DLQ then bounds it)
 MAX_DELAY_S = 900  # SQS DelaySeconds ceiling
 THROTTLE_RETRY_S = (1.0, 5.0)  # a throttled job's new message waits this many seconds (uniform)
@@ -75,13 +76,38 @@ def _receive_count(record: SQSRecord) -> int:
         return 1
 
 
-def _deadline(context: Any) -> float | None:
+def _remaining_s(context: Any) -> float | None:
     if context is None or not hasattr(context, "get_remaining_time_in_millis"):
         return None
-    return time.monotonic() + max(1.0, context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_S)
+    return float(context.get_remaining_time_in_millis()) / 1000
 
 
-def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
+def _deadline(context: Any) -> float | None:
+    remaining = _remaining_s(context)
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining - DEADLINE_MARGIN_S
+
+
+class _RecordTimes:
+    """This container's moving average of one record's wall time (model call, moderation, storage)."""
+
+    def __init__(self) -> None:
+        self.average_s = FIRST_RECORD_ESTIMATE_S
+
+    def add(self, seconds: float) -> None:
+        self.average_s = 0.7 * self.average_s + 0.3 * seconds
+
+    def needed_s(self) -> float:
+        """Time a record needs left in the invocation before it may start: the margin plus 1.5 × the average."""
+        return DEADLINE_MARGIN_S + 1.5 * self.average_s
+
+
+record_times = _RecordTimes()
+
+
+def handle_record(services: Services, record: SQSRecord, context: Any, *, first: bool = True) -> None:
+    """One record. ``first``: the invocation's first record always starts (it has the whole timeout)."""
     logger.remove_keys(["job_id", "model"])  # keys of the previous record in this batch
     try:
         job_id, snapshot = _message(record)
@@ -90,6 +116,29 @@ def handle_record(services: Services, record: SQSRecord, context: Any) -> None:
         raise
     receive_count = _receive_count(record)
     logger.append_keys(job_id=job_id)
+    remaining = _remaining_s(context)
+    if not first and remaining is not None and remaining < record_times.needed_s():
+        # Not enough of the invocation left to finish this record: back to the queue at once, as a fresh
+        # message (the batch's other records took the time; this is not the job's failure).
+        _resend(services, record, delay_s=0, deferrals=_deferrals(record) + 1)
+        logger.info("record deferred: the invocation has too little time left", extra={"remaining_s": remaining})
+        return
+    started = time.monotonic()
+    try:
+        _handle_claimed(services, record, context, job_id=job_id, snapshot=snapshot, receive_count=receive_count)
+    finally:
+        record_times.add(time.monotonic() - started)
+
+
+def _handle_claimed(
+    services: Services,
+    record: SQSRecord,
+    context: Any,
+    *,
+    job_id: str,
+    snapshot: dict[str, Any] | None,
+    receive_count: int,
+) -> None:
     try:
         if snapshot is not None:
             claim = services.jobs.claim_snapshot(snapshot, receive_count=receive_count)
@@ -151,19 +200,24 @@ def _defer(
     Send first: if sending fails, the error propagates and the received message stays (redelivered as
     a plain retry). If the acknowledgement is lost after the send, two messages exist; the second finds
     the job finished (or the ledger's result) and is acknowledged without a second model call."""
-    body = json.loads(record.body)
-    body["deferrals"] = deferrals
     delay = max(0, min(MAX_DELAY_S, math.ceil(wait_s)))
     services.jobs.release(
         job_id,
         {"code": error.code, "message": error.message, "deferrals": deferrals, "delay_s": delay},
         dead_lettered=False,
     )
-    services.client("sqs").send_message(
-        QueueUrl=services.config.queue_url, MessageBody=json.dumps(body, separators=(",", ":")), DelaySeconds=delay
-    )
+    _resend(services, record, delay_s=delay, deferrals=deferrals)
     logger.info(
         "job deferred by the fleet's pacing", extra={"code": error.code, "delay_s": delay, "deferrals": deferrals}
+    )
+
+
+def _resend(services: Services, record: SQSRecord, *, delay_s: int, deferrals: int) -> None:
+    """The record's message again, as a new message (its receive count starts afresh) after ``delay_s``."""
+    body = json.loads(record.body)
+    body["deferrals"] = deferrals
+    services.client("sqs").send_message(
+        QueueUrl=services.config.queue_url, MessageBody=json.dumps(body, separators=(",", ":")), DelaySeconds=delay_s
     )
 
 
@@ -194,8 +248,12 @@ def _release(services: Services, job_id: str, code: str, message: str, receive_c
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     services = services_for(RuntimeConfig.from_env())
 
+    started: list[bool] = []
+
     def record_handler(record: SQSRecord) -> None:
-        handle_record(services, record, context)
+        first = not started
+        started.append(True)
+        handle_record(services, record, context, first=first)
 
     response: dict[str, Any] = dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
