@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from imagegen_local.embedded import EmulatorKnobs
 from imagegen_local.serve import LocalOptions, LocalPlatform
+from imagegen_platform.cli.local import local_platform as open_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 LATENCY_MS = 3000
@@ -37,7 +38,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform
         root=tmp_path_factory.mktemp("state"),
     )
     try:
-        with LocalPlatform(options) as running:
+        with open_platform(options) as running:
             yield running
     finally:
         for name, value in saved.items():
