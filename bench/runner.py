@@ -37,6 +37,13 @@ CONTRACT_KEYS = (
     "duplicate_invocations",
     "lambda_zip_bytes",
     "worker_peak_rss_mb",
+    "fleet_utilisation",
+    "fleet_throttled_ratio",
+    "capacity_step_recovery_s",
+    "invocation_timeouts",
+    "dead_lettered",
+    "fault_drain_ratio",
+    "mixed_backlog_min_utilisation",
 )
 
 # (name, module, contract keys it produces); order = cheapest first.
@@ -48,6 +55,19 @@ MEASUREMENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("emulator", "bench.emulator", ()),
     ("memory", "bench.memory", ("worker_peak_rss_mb",)),
     ("drain", "bench.drain", ("quota_utilisation", "throttled_calls", "lost_jobs", "duplicate_invocations")),
+    (
+        "fleet",
+        "bench.fleet",
+        (
+            "fleet_utilisation",
+            "fleet_throttled_ratio",
+            "capacity_step_recovery_s",
+            "invocation_timeouts",
+            "dead_lettered",
+            "fault_drain_ratio",
+            "mixed_backlog_min_utilisation",
+        ),
+    ),
 )
 
 RESULTS_FILE = ROOT / "bench" / "results" / "latest.json"

@@ -39,6 +39,13 @@ TARGETS: tuple[Target, ...] = (
     Target("layer packages the worker never imports", "layer_unused_count", 0, operator.eq, "="),
     Target("worker peak RSS, 5 × 2048² (MB)", "worker_peak_rss_mb", 512, operator.le, "≤"),
     Target("emulator server-side 1024² text-to-image p50 (ms)", "emulator_server_ms_p50", 50, operator.lt, "<"),
+    Target("fleet utilisation of a hidden capacity", "fleet_utilisation", 0.90, operator.ge, "≥"),
+    Target("fleet throttled share of calls", "fleet_throttled_ratio", 0.05, operator.le, "≤"),
+    Target("seconds back to 90 % after a capacity step", "capacity_step_recovery_s", 30, operator.le, "≤"),
+    Target("invocation timeouts over the fleet drains", "invocation_timeouts", 0, operator.eq, "="),
+    Target("dead-lettered jobs over the fleet drains", "dead_lettered", 0, operator.eq, "="),
+    Target("drain time with faults ÷ without", "fault_drain_ratio", 1.5, operator.le, "≤"),
+    Target("mixed backlog: lower model's utilisation", "mixed_backlog_min_utilisation", 0.90, operator.ge, "≥"),
 )
 
 

@@ -2,7 +2,9 @@
 
 Pure functions of the stack settings and the catalogue's quotas, so the program, the cost tooling
 and the tests compute the same numbers. A model's RPM is the increase the stack requests
-(``quota_request_rpm``) when it requests one, else the catalogue's default quota.
+(``quota_request_rpm``) when it requests one, else the catalogue's default quota. Since 2026-05-27
+Bedrock enforces token quotas, not RPM (``catalogue.QUOTA_MODEL``): these figures are the plan the
+worker's fleet controller starts from, and the fleet's size; the controller finds the real rate.
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ def worker_max_concurrency(settings: StackSettings) -> int:
     calls_per_second = total_rpm(settings) / 60.0
     wanted = math.ceil(calls_per_second * EXPECTED_CALL_SECONDS)
     return _clamp(wanted, MIN_WORKER_CONCURRENCY, MAX_WORKER_CONCURRENCY)
+
+
+WORKER_DEADLINE_MARGIN_S = 5.0  # the worker keeps this much of an invocation to record outcomes (worker.py)
+
+
+def worker_batch_size(settings: StackSettings) -> int:
+    """Records per invocation: the stack's batch size, but no more than one container can finish in one
+    invocation at its share of the pace (one call per ``EXPECTED_CALL_SECONDS``, the same figure the
+    concurrency is derived from). Records beyond what the time allows would be re-sent by the worker's
+    controller anyway; a coherent batch size keeps them off the invocation."""
+    usable = settings.worker.timeout_seconds - WORKER_DEADLINE_MARGIN_S
+    return max(1, min(settings.worker.batch_size, math.floor(usable / EXPECTED_CALL_SECONDS)))
 
 
 def api_throttle(settings: StackSettings) -> ApiThrottle:

@@ -216,7 +216,7 @@ def main() -> None:
             table_arns=[table.arn for table in tables.tables],
             bucket_arn=store.bucket_arn,
             moderation=settings.moderation.enabled,
-            batch_size=settings.worker.batch_size,
+            batch_size=capacity.worker_batch_size(settings),
             max_concurrency=capacity.worker_max_concurrency(settings),
             permissions_boundary_arn=settings.iam.permissions_boundary_arn,
         ),

@@ -159,14 +159,14 @@ class EmulatorBackend:
         self._check_quota(spec)
         req = self._validated(spec, raw)
         count = image_count(req)
-        # One unit = one image at the default size (1024×1024): larger images cost their pixels' share,
-        # smaller ones one unit (CONTRACT §2 says at most one; one is the strict side).
-        self.admit(spec, call_units(req))
-        try:
+        try:  # an injected fault stands for a failure outside the capacity model: it spends no capacity
             self._maybe_fault()
         except exc.EmulatorError:
             self.stats.model(spec.key, "faulted")
             raise
+        # One unit = one image at the default size (1024×1024): larger images cost their pixels' share,
+        # smaller ones one unit (CONTRACT §2 says at most one; one is the strict side).
+        self.admit(spec, call_units(req))
         if any(BLOCK_INPUT in (getattr(req, name) or "") for name in TEXT_FIELDS):
             self.stats.bump("counts", "input_blocked")
             raise exc.ValidationException(exc.CONTENT_FILTER_MESSAGE)

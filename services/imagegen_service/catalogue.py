@@ -186,9 +186,25 @@ class Pricing:
         raise ValueError(f"no price for {width}x{height}: larger than every size class")
 
 
+QUOTA_MODEL = "tokens"
+"""How Bedrock enforces on-demand quotas on the bedrock-runtime endpoint since 2026-05-27: per-model
+tokens per minute and tokens per day; the requests-per-minute rows were removed from Service Quotas
+(AWS Bedrock user guide, "Quotas for the bedrock-runtime endpoint", the note under "Quota types").
+How many tokens one image burns is not published, so no RPM figure below is enforced by AWS: each is
+only where the worker's fleet controller starts (``pacing.py``), which then learns from throttles."""
+QUOTA_MODEL_SINCE = "2026-05-27"
+QUOTA_MODEL_SOURCE = "AWS Bedrock user guide, \"Quotas for the bedrock-runtime endpoint\", the note under \"Quota types\""
+
+
 @dataclass(frozen=True)
 class QuotaSpec:
-    """The Service Quotas entry for on-demand InvokeModel requests per minute (section 6)."""
+    """A model's quota as the catalogue knows it (section 6, and ``QUOTA_MODEL``).
+
+    ``default_rpm`` is a starting pace, not an enforced limit. ``code`` is a Service Quotas code the
+    catalogue can confirm as current; None for every image model today (the RPM rows are gone, the
+    token rows' codes for image models are unconfirmed): the program then requests no quota unless the
+    stack names a code its operator looked up in the account (``imagegen doctor`` checks it exists).
+    """
 
     name: str
     default_rpm: int
@@ -548,8 +564,9 @@ _MODELS: tuple[ModelSpec, ...] = (
         requires_eula=False,
         limits=_titan_limits(conditioning=False),
         pricing=TITAN_PRICING,
-        # Code from a third-party quota catalogue; the default is UNCONFIRMED, 60 is the safe side.
-        quota=_rpm_quota("Amazon Titan Image Generator G1", 60, code="L-7DBB06FD"),
+        # The RPM row's code (L-7DBB06FD, from a third-party quota catalogue) is gone since 2026-05-27
+        # (QUOTA_MODEL): never requested. 60 is the safe-side starting pace.
+        quota=_rpm_quota("Amazon Titan Image Generator G1", 60),
     ),
     ModelSpec(
         key="titan-image-v2",

@@ -310,6 +310,8 @@ def _print_estimate(result: Any) -> None:
 
 
 def quota_rows(stack: str, config_file: Path | None, backlog: int, images_per_request: int) -> dict[str, Any]:
+    from imagegen_service import catalogue
+
     from imagegen_platform import capacity
     from imagegen_platform.settings import load_stack
 
@@ -333,12 +335,31 @@ def quota_rows(stack: str, config_file: Path | None, backlog: int, images_per_re
                 "quota_confirmed": spec.quota.confirmed,
                 "requested_rpm": enabled.quota_request_rpm,
                 "planned_rpm": rpm,
+                # what the stack asks AWS for, what the worker paces, what nobody knows (catalogue.QUOTA_MODEL)
+                "requested": (
+                    {"quota_code": enabled.effective_quota_code, "value": enabled.quota_request_rpm}
+                    if enabled.quota_request_rpm is not None and enabled.effective_quota_code
+                    else None
+                ),
+                "paced": {"start_rpm": rpm, "then": "learnt from throttles by the fleet controller (pacing.py)"},
+                "unknown": [
+                    "tokens per image (not published)",
+                    "the token quota's code and value for this model",
+                    *([] if spec.quota.confirmed else ["the default figure itself (UNCONFIRMED)"]),
+                ],
                 "images_per_request": per_request,
                 "drain_minutes": backlog / (rpm * per_request),
             }
         )
     return {
         "stack": stack,
+        "quota_model": {
+            "enforced": f"{catalogue.QUOTA_MODEL} per minute and per day, per model",
+            "since": catalogue.QUOTA_MODEL_SINCE,
+            "source": catalogue.QUOTA_MODEL_SOURCE,
+            "rpm_rows": "removed from Service Quotas: an RPM figure here is a starting pace, not a limit",
+        },
+        "worker_batch_size": capacity.worker_batch_size(settings),
         "backlog_images": backlog,
         "worker_max_concurrency": capacity.worker_max_concurrency(settings),
         "api_throttle": {"rate_per_second": throttle.rate_per_second, "burst": throttle.burst},
@@ -371,8 +392,8 @@ def run_quotas(args: argparse.Namespace) -> int:
         "quota (service bedrock)",
         "code",
         "default RPM",
-        "requested RPM",
-        "planned RPM",
+        "requested",
+        "paced from",
         "drain backlog",
     ):
         table.add_column(column)
@@ -380,7 +401,9 @@ def run_quotas(args: argparse.Namespace) -> int:
         code = row["quota_code"] or "[yellow]unknown (look it up)[/yellow]"
         default = f"{row['default_rpm']}" + ("" if row["quota_confirmed"] else " [yellow](UNCONFIRMED)[/yellow]")
         requested = (
-            str(row["requested_rpm"]) if row["requested_rpm"] else ("-" if row["adjustable"] else "not adjustable")
+            f"{row['requested']['value']} ({row['requested']['quota_code']})"
+            if row["requested"]
+            else ("nothing" if row["adjustable"] else "not adjustable")
         )
         table.add_row(
             row["model"],
@@ -389,12 +412,20 @@ def run_quotas(args: argparse.Namespace) -> int:
             code,
             default,
             requested,
-            str(row["planned_rpm"]),
+            f"{row['planned_rpm']} RPM, then learnt",
             _duration(row["drain_minutes"]),
         )
     console = _console()
     console.print(table)
+    model = report["quota_model"]
+    console.print(
+        f"Quota model: Bedrock enforces {model['enforced']} since {model['since']} ({model['source']}); RPM rows "
+        "are gone. Requested: only quota codes the catalogue or the stack confirms. Paced: the worker's fleet "
+        "controller starts at the planned RPM and learns the real rate from throttles. Unknown: tokens per "
+        "image and the image models' token quota codes."
+    )
     throttle = report["api_throttle"]
     console.print(f"Derived capacity (capacity.py): worker max concurrency {report['worker_max_concurrency']}, "
+                  f"batch size {report['worker_batch_size']}, "
                   f"API throttle {throttle['rate_per_second']:g} req/s (burst {throttle['burst']}), total {report['total_rpm']} RPM")  # fmt: skip
     return 0
