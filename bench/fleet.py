@@ -4,13 +4,15 @@ Two kinds of run, each with four worker containers (separate processes):
 
 1. **Controller fleet** (``bench.fleet_worker``): four processes call the emulator through the real
    model client and the real fleet controller, sharing one DynamoDB item per model (moto server),
-   against ``IMAGEGEN_EMULATOR_CAPACITY``. Only the model-call path runs, so the capacity can be
-   10 images a second (600 a minute) on two cores, and a run is a minute, not an hour:
+   against ``IMAGEGEN_EMULATOR_CAPACITY``. Only the model-call path runs; the capacity, 150 images a
+   minute, is what four processes sustain with room to spare on a shared two-core machine (each call
+   is an HTTP round trip to the emulator plus DynamoDB reads and writes to moto), and a run is a
+   minute, not an hour:
    - steady: ``fleet_utilisation`` (answered per minute ÷ capacity over the second half) and
      ``fleet_throttled_ratio`` (throttled ÷ all calls over the whole run, start-up included);
    - step: the capacity halves at 40 s and doubles back at 80 s: ``capacity_step_recovery_s`` is the
      longer of the two times until a 5-second window is back at ≥ 90 % of the new capacity;
-   - mixed: Titan at 600 a minute and Stable Image Core at 30, one backlog: the lower utilisation.
+   - mixed: Titan at 150 a minute and Stable Image Core at 30, one backlog: the lower utilisation.
    The step run's rate over time is drawn to ``bench/results/fleet-rate.png``.
 2. **Pipeline drains** (``imagegen local serve``'s fleet: the real API, worker handler, moderation,
    storage and signing, four worker processes): a Titan backlog at 120 a minute without faults and
@@ -36,7 +38,7 @@ from bench.stats import ROOT
 CONTAINERS = 4
 TITAN = "titan-image-v1"
 CORE = "stable-image-core"
-CAPACITY = 600.0  # per minute: 10 default-size images a second
+CAPACITY = 150.0  # per minute: 2.5 images a second, what four processes sustain on a shared 2-core machine
 CORE_CAPACITY = 30.0
 DRAIN_CAPACITY = 120.0
 DRAIN_FAULTS = "throttle=0.2,timeout=0.05,internal=0.05"
