@@ -193,7 +193,7 @@ tokens per minute and tokens per day; the requests-per-minute rows were removed 
 How many tokens one image burns is not published, so no RPM figure below is enforced by AWS: each is
 only where the worker's fleet controller starts (``pacing.py``), which then learns from throttles."""
 QUOTA_MODEL_SINCE = "2026-05-27"
-QUOTA_MODEL_SOURCE = "AWS Bedrock user guide, \"Quotas for the bedrock-runtime endpoint\", the note under \"Quota types\""
+QUOTA_MODEL_SOURCE = 'AWS Bedrock user guide, "Quotas for the bedrock-runtime endpoint", the note under "Quota types"'
 
 
 @dataclass(frozen=True)
