@@ -91,7 +91,18 @@ def test_bad_account_state_is_400_naming_the_field(fresh_emulator: Callable[...,
 
 
 def test_service_quotas_for_bedrock(fresh_emulator: Callable[..., RunningEmulator]) -> None:
-    emulator = fresh_emulator(account={"quotas": {"us-west-2": {"L-7DBB06FD": 120}}})
+    # The catalogue no longer names Titan G1's RPM row (gone since 2026-05-27): an account that still
+    # has a code for it says so itself.
+    default = session().client("service-quotas", region_name="us-west-2", endpoint_url=fresh_emulator().url)
+    with pytest.raises(ClientError) as gone:
+        default.get_service_quota(ServiceCode="bedrock", QuotaCode="L-7DBB06FD")
+    assert gone.value.response["Error"]["Code"] == "NoSuchResourceException"
+    emulator = fresh_emulator(
+        account={
+            "models": {"titan-image-v1": {"quota_code": "L-7DBB06FD"}},
+            "quotas": {"us-west-2": {"L-7DBB06FD": 120}},
+        }
+    )
     quotas = session().client("service-quotas", region_name="us-west-2", endpoint_url=emulator.url)
     quota = quotas.get_service_quota(ServiceCode="bedrock", QuotaCode="L-7DBB06FD")["Quota"]
     assert quota["Value"] == 120 and quota["QuotaCode"] == "L-7DBB06FD"
