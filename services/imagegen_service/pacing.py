@@ -51,9 +51,9 @@ APPROACH = 0.95
 """Below this share of the last throttled rate, answered calls close the gap quickly."""
 APPROACH_GAIN = 0.1
 """Share of the gap to the approach target closed by each answered call."""
-GROWTH = 0.002
-"""Probing: the first answered call after the approach raises the rate by 0.2 %…"""
-DOUBLING = 10
+GROWTH = 0.0005
+"""Probing: the first answered call after the approach raises the rate by 0.05 %…"""
+DOUBLING = 25
 """…and the step doubles every this many answered calls without a throttle…"""
 MAX_STEP = 0.1
 """…up to 10 % per call."""
