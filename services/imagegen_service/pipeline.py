@@ -166,7 +166,9 @@ def _generate_images(
     width, height = output_size(request)
     price = price_per_image(request)
     images: list[dict[str, Any]] = []
-    for generated in output.images:
+    from imagegen_service.requests import effective_seed, image_count
+
+    for position, generated in enumerate(output.images):
         data = generated.data
         file = ImageFile(generated.format, generated.width, generated.height)
         with timer.step("moderation"):
@@ -197,6 +199,17 @@ def _generate_images(
                 "width": file.width,
                 "height": file.height,
                 "seed": generated.seed,
+                # Where Bedrock reported no seed for this image (a multi-image Amazon call): the call's
+                # seed, size and this image's position, so draft → final can re-run the call exactly.
+                **(
+                    {
+                        "call_seed": effective_seed(request),
+                        "call_count": image_count(request),
+                        "call_position": position,
+                    }
+                    if generated.seed is None
+                    else {}
+                ),
                 "quarantined": verdict.flagged,
                 "moderation": verdict.as_dict(),
                 "c2pa": signed,

@@ -140,19 +140,28 @@ def draft_to_final(raw: dict[str, Any], lookup: ImageLookup, *, prefix: str = ""
         raise _invalid(f"{prefix}source_image", "is not a generated image (no request to re-run)")
     # ``input`` is the draft's parseable request (``request`` is the normalised view, with digests).
     base = {k: v for k, v in dict(image["input"]).items() if k not in _DRAFT_KEEP_OUT}
+    workflow: dict[str, Any] = {"final_of": image["image_id"], "draft_job_id": image.get("job_id")}
     if image.get("seed") is not None and _accepts(base, "seed"):
-        # This image's own seed (image i of a multi-image call used seed + i) and one image: the final
-        # is the chosen draft, not the whole draft set again.
+        # The seed Bedrock reported (Stability) or the one sent for a one-image call, and one image:
+        # the final is the chosen draft, not the whole draft set again.
         base["seed"] = image["seed"]
         if "count" in base:
             base["count"] = 1
+    elif image.get("call_seed") is not None and _accepts(base, "seed"):
+        # Image i of a multi-image Amazon call: no source says which seed drew it, so never guess
+        # (seed + i). Re-run the whole call (same seed, same count); the chosen image is at its position.
+        base["seed"] = image["call_seed"]
+        base["count"] = image.get("call_count", base.get("count"))
+        workflow["final_position"] = image.get("call_position")
+    elif _accepts(base, "seed"):
+        raise _invalid(f"{prefix}source_image", "Bedrock reported no seed for this image: it cannot be re-run exactly")
     overlay = {k: v for k, v in raw.items() if k != "source_image"}
     final = {**base, **overlay}
     if "model" in overlay and overlay["model"] != base.get("model"):
         # A different model: keep only what the new model takes (its own limits apply).
         final = {k: v for k, v in final.items() if k in overlay or k in ("prompt", "negative_prompt", "seed", "task")}
         final = {k: v for k, v in final.items() if k in ("model", "task") or k in overlay or _accepts(final, k)}
-    return Expanded(raw=final, workflow={"final_of": image["image_id"], "draft_job_id": image.get("job_id")})
+    return Expanded(raw=final, workflow=workflow)
 
 
 # --------------------------------------------------------------------------- fan-out

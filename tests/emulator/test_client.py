@@ -179,10 +179,13 @@ def test_stability_seed_is_reported_back(image_client: BedrockImageClient) -> No
     assert output.images[0].seed is not None and output.images[0].seed > 0
 
 
-def test_amazon_seeds_are_request_seed_plus_index(image_client: BedrockImageClient) -> None:
+def test_amazon_seeds_are_known_only_for_one_image_calls(image_client: BedrockImageClient) -> None:
+    # Bedrock echoes no seed; one image was drawn with the seed sent, a multi-image call's are unknown
     output = image_client.invoke(parse_request({"model": "nova-canvas", "prompt": "x", "seed": 40, "count": 3, "width": 512, "height": 512}), region=REGION)  # fmt: skip
-    assert [image.seed for image in output.images] == [40, 41, 42]
+    assert [image.seed for image in output.images] == [None, None, None]
     assert len({image.sha256 for image in output.images}) == 3
+    single = image_client.invoke(parse_request({"model": "nova-canvas", "prompt": "x", "seed": 40, "width": 512, "height": 512}), region=REGION)  # fmt: skip
+    assert [image.seed for image in single.images] == [40]
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,8 @@ def test_a_batch_of_20_across_models_ends_with_every_job_accounted_for(stack: St
             record = _image_record(stack, image["image_id"])
             assert record["model_id"] == job["model_id"]
             assert record["prompt"] == job["request"]["prompt"]
-            assert int(record["seed"]) == image["seed"]
+            # a multi-image Amazon call's images have no known seed (stored as absent, shown as null)
+            assert (int(record["seed"]) if "seed" in record else None) == image["seed"]
             assert record["license_record_id"] == job["license_record_id"]
             assert record["sha256"] == digest
             assert record["moderation"]["checked"] is True

@@ -60,13 +60,14 @@ def test_a_seed_sweep_fans_out_into_one_job_per_seed_in_one_batch(stack: Stack) 
 
 
 def test_draft_to_final_reruns_prompt_seed_and_parameters_at_premium(stack: Stack) -> None:
-    # GIVEN a cheap draft set (standard quality, 3 images)
+    # GIVEN a cheap one-image draft (standard quality): its seed is the one sent
     status, draft = call_api(
         "POST", "/v1/images", {"model": "titan-image-v1", "prompt": "a brass lamp", "negative_prompt": "text", "seed": 21,
-                               "count": 3, "quality": "standard", "width": 512, "height": 512, "cfg_scale": 6.0}
+                               "quality": "standard", "width": 512, "height": 512, "cfg_scale": 6.0}
     )  # fmt: skip
     assert status == 200, draft
-    chosen = draft["job"]["images"][1]
+    chosen = draft["job"]["images"][0]
+    assert chosen["seed"] == 21
     # WHEN the winner is re-run as a final at premium quality
     status, final = call_api(
         "POST",
@@ -77,11 +78,33 @@ def test_draft_to_final_reruns_prompt_seed_and_parameters_at_premium(stack: Stac
     request = final["job"]["request"]
     # THEN prompt, negative prompt, cfg scale and the chosen image's seed carry over; quality is premium
     assert request["prompt"] == "a brass lamp" and request["negative_prompt"] == "text"
-    assert request["seed"] == chosen["seed"] and request["count"] == 1
+    assert request["seed"] == 21 and request["count"] == 1
     assert request["cfg_scale"] == 6.0 and request["quality"] == "premium"
     assert final["job"]["workflow"]["final_of"] == chosen["image_id"]
-    assert final["job"]["cost_usd"] == 0.010  # premium 512-class vs the draft's 3 × 0.008
-    assert draft["job"]["cost_usd"] == 0.024
+    assert final["job"]["cost_usd"] == 0.010  # premium 512-class vs the draft's 0.008
+    assert draft["job"]["cost_usd"] == 0.008
+
+
+def test_a_multi_image_amazon_draft_finalises_without_guessing_seeds(stack: Stack) -> None:
+    # GIVEN a three-image Amazon draft: Bedrock reports no seeds, and no AWS source says image i used seed + i
+    status, draft = call_api(
+        "POST", "/v1/images", {"model": "titan-image-v1", "prompt": "a brass lamp", "seed": 21, "count": 3,
+                               "quality": "standard", "width": 512, "height": 512}
+    )  # fmt: skip
+    assert status == 200, draft
+    images = draft["job"]["images"]
+    assert [image["seed"] for image in images] == [None, None, None]  # not invented
+    chosen = images[1]
+    # WHEN image 1 is finalised at premium
+    status, final = call_api(
+        "POST", "/v1/images", {"model": "titan-image-v1", "source_image": {"image_id": chosen["image_id"]}, "quality": "premium"}
+    )  # fmt: skip
+    assert status == 200, final
+    # THEN the whole call is re-run (same seed, same count) and the chosen picture is at its position
+    request, workflow = final["job"]["request"], final["job"]["workflow"]
+    assert request["seed"] == 21 and request["count"] == 3 and request["quality"] == "premium"
+    assert workflow["final_of"] == chosen["image_id"] and workflow["final_position"] == 1
+    assert final["job"]["cost_usd"] == 0.030  # three premium 512-class images: the price of not guessing
 
 
 def test_channel_formats_outpaint_an_approved_image_to_each_aspect_ratio(stack: Stack) -> None:

@@ -1,8 +1,9 @@
 """Nova Canvas and Titan Image Generator: camelCase ``taskType`` + ``…Params`` + ``imageGenerationConfig``.
 
 Sections 1 and 2 of the reference. Every body carries explicit seed, cfg scale and size (the
-catalogue defaults when the request left them out), so the seeds of the returned images are known:
-Bedrock does not echo them, image ``i`` is generated from ``seed + i``.
+catalogue defaults when the request left them out). Bedrock does not echo seeds, and no AWS source
+states which seed image ``i > 0`` of a multi-image call used, so only a one-image call's image gets a
+seed (the one sent); images of a multi-image call get none, and draft → final re-runs the whole call.
 """
 
 from __future__ import annotations
@@ -95,11 +96,10 @@ def build_body(req: GenerationRequest) -> dict[str, Any]:
 
 def parse_response(req: GenerationRequest, payload: dict[str, Any]) -> ModelOutput:
     """``{"images": [...], "error": "..."}``: blocked outputs are a 200 with an ``error`` and fewer images."""
-    seed = effective_seed(req)
     raw_images = payload.get("images") or []
-    images = tuple(
-        decode_image(text, seed=None if seed is None else seed + index) for index, text in enumerate(raw_images)
-    )
+    # One image from one requested: it was drawn with the seed sent. Otherwise the seeds are unknown.
+    seed = effective_seed(req) if image_count(req) == 1 and len(raw_images) == 1 else None
+    images = tuple(decode_image(text, seed=seed) for text in raw_images)
     error = payload.get("error")
     filtered = (error,) if isinstance(error, str) and error else ()
     return ModelOutput(
