@@ -74,7 +74,6 @@ def runtime_environment(settings: StackSettings, stack: str, refs: RuntimeRefs) 
             sort_keys=True,
         ),
         env.ENV_CHANNEL_FORMATS: json.dumps(settings.channel_formats, sort_keys=True),
-        env.ENV_ROUTES: json.dumps({job: r.as_runtime() for job, r in settings.routes.items()}, sort_keys=True),
         env.ENV_SYNC_TIMEOUT: str(settings.api.sync_timeout_seconds),
         env.ENV_MAX_BODY_BYTES: str(settings.api.max_body_bytes),
         env.ENV_MAX_RECEIVE_COUNT: str(settings.worker.max_receive_count),
@@ -101,4 +100,9 @@ def function_environment(
     if role == "worker":
         # Every worker container paces to its share of the quota: the fleet stays within it.
         variables[env.ENV_PACING_CONTAINERS] = str(capacity.worker_max_concurrency(settings))
+    if role == "api":
+        # Only the API resolves "job" to a route (before anything is queued): the worker's 4 KB stays free.
+        variables[env.ENV_ROUTES] = json.dumps(
+            {job: r.as_runtime() for job, r in settings.routes.items()}, sort_keys=True, separators=(",", ":")
+        )
     return variables

@@ -104,14 +104,16 @@ def test_models_routes_prints_the_table(capsys: pytest.CaptureFixture[str]) -> N
     assert "--routes needs --stack" in capsys.readouterr().err
 
 
-def test_the_program_hands_the_routes_to_both_functions() -> None:
+def test_the_program_hands_the_routes_to_the_api_only() -> None:
     from imagegen_platform.preview import run_preview
     from imagegen_service.config import ENV_ROUTES
 
     _, settings = load_stack("prod")
     graph = run_preview("prod", policies=False)
-    functions = [r for r in graph["resources"] if r["type"] == "aws:lambda/function:Function"]
-    assert len(functions) == 2
-    for function in functions:
-        routes = json.loads(function["inputs"]["environment"]["variables"][ENV_ROUTES])
-        assert routes == {job: route.as_runtime() for job, route in settings.routes.items()}
+    functions = {
+        r["name"].rsplit("-", 1)[-1]: r for r in graph["resources"] if r["type"] == "aws:lambda/function:Function"
+    }
+    api = functions["api"]["inputs"]["environment"]["variables"]
+    assert json.loads(api[ENV_ROUTES]) == {job: route.as_runtime() for job, route in settings.routes.items()}
+    # the worker never resolves a job (the API does, before queueing): its 4 KB environment stays free
+    assert ENV_ROUTES not in functions["worker"]["inputs"]["environment"]["variables"]
