@@ -130,11 +130,12 @@ def rate_per_min(samples: list[tuple[float, dict[str, Any]]], model: str, start:
 
 
 def recovery_s(samples: list[tuple[float, dict[str, Any]]], model: str, step_at: float, capacity: float) -> float:
-    """Seconds after ``step_at`` until a 5-second window answers ≥ 90 % of ``capacity``."""
+    """Seconds after ``step_at`` until a 5-second window answers ≥ 90 % of ``capacity``; when it never
+    does within the run, the seconds to the run's end (a lower bound, and ``*_recovered`` says false)."""
     for t, _ in samples:
-        if t >= step_at and rate_per_min(samples, model, t, t + 5) >= 0.9 * capacity:
+        if t >= step_at and t + 5 <= samples[-1][0] and rate_per_min(samples, model, t, t + 5) >= 0.9 * capacity:
             return round(t - step_at, 1)
-    return float("inf")
+    return round(samples[-1][0] - step_at, 1)
 
 
 def plot(samples: list[tuple[float, dict[str, Any]]], model: str, capacity_at: Any, path: Path) -> None:
@@ -188,12 +189,15 @@ def controller_keys(quick: bool) -> dict[str, Any]:
     )
     mixed = controller_run(capacity={TITAN: CAPACITY, CORE: CORE_CAPACITY}, seconds=seconds, models=(TITAN, CORE))
     half = seconds / 2
+    halved = recovery_s(step, TITAN, step_len, CAPACITY / 2)
+    doubled = recovery_s(step, TITAN, 2 * step_len, CAPACITY)
     return {
         "fleet_utilisation": round(rate_per_min(steady, TITAN, half, seconds) / CAPACITY, 3),
         "fleet_throttled_ratio": round(_count(last, TITAN, "throttled") / calls, 4) if calls else None,
-        "capacity_step_recovery_s": max(
-            recovery_s(step, TITAN, step_len, CAPACITY / 2), recovery_s(step, TITAN, 2 * step_len, CAPACITY)
-        ),
+        "capacity_step_recovery_s": max(halved, doubled),
+        "capacity_step_recovered": max(halved, doubled) < step_len - 5,
+        "capacity_halved_recovery_s": halved,
+        "capacity_doubled_recovery_s": doubled,
         "mixed_backlog_min_utilisation": round(
             min(
                 rate_per_min(mixed, TITAN, half, seconds) / CAPACITY,
