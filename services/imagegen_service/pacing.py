@@ -54,7 +54,8 @@ APPROACH_GAIN = 0.1
 GROWTH = 0.0005
 """Probing: the first answered call after the approach raises the rate by 0.05 %…"""
 DOUBLING = 25
-"""…and the step doubles every this many answered calls without a throttle…"""
+"""…and the step doubles every this many answered calls without a throttle (or every ``DOUBLING_S``)…"""
+DOUBLING_S = 4.0
 MAX_STEP = 0.1
 """…up to 10 % per call."""
 SLOW_START = 0.5
@@ -260,7 +261,10 @@ class FleetPacer:
             if state.rate < target:
                 rate = state.rate + (target - state.rate) * APPROACH_GAIN
                 return replace(state, rate=target if rate > 0.99 * target else rate)
-            step = min(MAX_STEP, GROWTH * 2 ** (state.probes / DOUBLING))
+            # the step doubles every DOUBLING answered calls or every DOUBLING_S seconds since the last
+            # decrease, whichever is further: a capacity that grew is found in seconds even at a slow pace
+            quiet_s = now - state.decreased_at if state.decreased_at else 0.0
+            step = min(MAX_STEP, GROWTH * 2 ** max(state.probes / DOUBLING, quiet_s / DOUBLING_S))
             return replace(state, rate=state.rate * (1 + step), probes=state.probes + 1)
 
         self._update(grant.model, grow)
