@@ -65,7 +65,15 @@ MIN_RATE = 1 / 600
 MEASURE_MIN_S = 2.0
 """The answered rate since the last decrease bounds a decrease when measured over at least this long…"""
 MEASURE_MIN_CALLS = 5
-"""…and over at least this many answered calls (fewer say too little to act on)."""
+"""…and over at least this many answered calls (fewer say too little to act on)…"""
+MEASURE_MAX_S = 10.0
+"""…and over at most this long: the bound is for a burst reserve spent soon after a decrease. Over a
+longer window the answered rate averages in stretches at an older, lower capacity, and after a capacity
+increase the first throttle cut the pace below even the old capacity (bench step run, 2026-12-01)…"""
+MEASURE_MAX_CALLS = 40
+"""…or over at most this many answered calls, whichever allows more (at a slow pace, 10 s hold too few
+calls to tell a spent reserve from noise: in tests/unit/test_pacing.py's simulation 40 keeps every
+steady state as it was and lifts the utilisation after a capacity step up from 0.77–0.85 to ≥ 0.98)."""
 FLOOR_SHARE = 0.25
 """The pace never drops below this share of where it started (the stack's planned RPM: a quota AWS
 documents or the operator requested). ASSUMPTION, the safe side for the jobs: throttles that come at
@@ -281,9 +289,12 @@ class FleetPacer:
                 rate = state.rate * BETA
                 # A capacity that allows bursts hides an overshoot for a while: the rate the fleet got
                 # answered since the last decrease (when the capacity's reserve was spent) bounds it.
+                # Only a recent window says that: a long one averages in an older, lower capacity.
                 window = now - state.window_start if state.window_start else 0.0
-                if window >= MEASURE_MIN_S and state.window_answered >= MEASURE_MIN_CALLS:
-                    rate = min(rate, state.window_answered / window)
+                calls = state.window_answered
+                recent = window <= MEASURE_MAX_S or calls <= MEASURE_MAX_CALLS
+                if window >= MEASURE_MIN_S and calls >= MEASURE_MIN_CALLS and recent:
+                    rate = min(rate, calls / window)
             rate = max(self.floor(grant.model), rate)
             ceiling = min(state.rate, rate / BETA)
             return replace(

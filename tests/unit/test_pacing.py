@@ -120,6 +120,17 @@ def test_capacity_halved_then_doubled_is_followed_within_thirty_seconds() -> Non
     assert throttled <= 0.05
 
 
+@pytest.mark.parametrize("call_s", [0.1, 1.0])
+def test_after_a_step_back_up_the_fleet_stays_at_the_restored_capacity(call_s: float) -> None:
+    # GIVEN the bench's step run: 150/min, halved at 40 s, restored at 80 s, a fleet starting from 60 RPM
+    run = simulate(
+        capacity=150, seconds=140, start_rpm=60, call_s=call_s, schedule="40:titan-image-v1=75;80:titan-image-v1=150"
+    )
+    # THEN once the restored capacity is found, the first throttle there does not cut the pace back to
+    # the average of the halved stretch (it did: 0.77-0.85 of the capacity for the rest of the run)
+    assert run.rate_per_min(95, 140) / 150 >= 0.90, run.rate_per_min(95, 140)
+
+
 def test_fresh_containers_queue_behind_one_shared_schedule_instead_of_bursting() -> None:
     # GIVEN 57 containers (prod's MaximumConcurrency) all starting at the same instant at 6 RPM fleet-wide
     clock = [1000.0]
