@@ -84,11 +84,18 @@ def c2pa_test_chain(directory: Path) -> tuple[Path, Path]:
 LOCAL_TOKEN = "local-api-token"
 
 
-def local_token(directory: Path) -> str:
-    """The local gateway's bearer token, made once and kept beside the keys: stable across restarts."""
+def new_token() -> str:
+    """192 random bits as hex. Not ``token_urlsafe``: one token in 64 began with "-", and
+    ``imagegen generate --token -xyz…`` then read as a missing argument (it failed the suite's e2e test
+    about one run in ten, the team's recorded flake)."""
     import secrets
 
+    return secrets.token_hex(24)
+
+
+def local_token(directory: Path) -> str:
+    """The local gateway's bearer token, made once and kept beside the keys: stable across restarts."""
     path = directory / LOCAL_TOKEN
-    if not path.exists():
-        _write_private(path, secrets.token_urlsafe(24).encode())
+    if not path.exists() or path.read_text().strip().startswith("-"):  # an older token a flag parser misreads
+        _write_private(path, new_token().encode())
     return path.read_text().strip()

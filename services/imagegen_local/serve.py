@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +49,7 @@ def resolve_token(explicit: str | None, state: Path | None = None) -> str:
     """--token, else $IMAGEGEN_LOCAL_TOKEN, else the one kept in the state directory (made once)."""
     if explicit or os.environ.get(TOKEN_ENV):
         return str(explicit or os.environ.get(TOKEN_ENV))
-    return keys.local_token(state) if state is not None else secrets.token_urlsafe(24)
+    return keys.local_token(state) if state is not None else keys.new_token()
 
 
 class LocalPlatform:

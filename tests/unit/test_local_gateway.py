@@ -185,3 +185,19 @@ def test_key_pair_is_generated_once_and_kept_private(tmp_path: Path) -> None:
     assert first.private_key_file.stat().st_mode & 0o077 == 0
     assert directory.stat().st_mode & 0o077 == 0
     assert "BEGIN PUBLIC KEY" in first.public_key_pem
+
+
+def test_every_local_token_is_read_by_a_flag_parser_as_the_tokens_value(tmp_path: Path) -> None:
+    # GIVEN many fresh tokens (token_urlsafe began with "-" once in 64: `--token -xyz` read as no value)
+    import argparse
+
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    parser.add_argument("--token")
+    tokens = [keys.new_token() for _ in range(2000)]
+    # THEN argparse, the CLI's own parser, reads each one as --token's value
+    assert all(parser.parse_args(["--token", token]).token == token for token in tokens)
+    # AND a kept token that a flag parser would misread is replaced once, then stays stable
+    directory = keys.state_dir(tmp_path)
+    (directory / keys.LOCAL_TOKEN).write_text("-badstart")
+    first = keys.local_token(directory)
+    assert not first.startswith("-") and keys.local_token(directory) == first
