@@ -97,9 +97,6 @@ def function_environment(
     """One function's environment: the shared contract plus what differs by function."""
     names = PhysicalNames(settings.name_prefix, stack)
     variables = {**runtime_environment(settings, stack, refs), "POWERTOOLS_SERVICE_NAME": names.function(role)}
-    if role == "worker":
-        # Every worker container paces to its share of the quota: the fleet stays within it.
-        variables[env.ENV_PACING_CONTAINERS] = str(capacity.worker_max_concurrency(settings))
     if role == "api":
         # Only the API resolves "job" to a route (before anything is queued): the worker's 4 KB stays free.
         variables[env.ENV_ROUTES] = json.dumps(

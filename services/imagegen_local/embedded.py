@@ -199,8 +199,6 @@ class EmbeddedAws:
                 cfg.ENV_C2PA_CERT_FILE: str(self.c2pa_files[0]),
                 cfg.ENV_C2PA_KEY_FILE: str(self.c2pa_files[1]),
                 cfg.ENV_CDN_DOMAIN: cdn_base_url,
-                # One local poller is the whole worker fleet: it paces to the full quota.
-                cfg.ENV_PACING_CONTAINERS: "1",
             }
         )
         if url_ttl_seconds is not None:

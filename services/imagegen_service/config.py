@@ -44,7 +44,6 @@ ENV_SYNC_TIMEOUT = "IMAGEGEN_SYNC_TIMEOUT_SECONDS"
 ENV_MAX_BODY_BYTES = "IMAGEGEN_MAX_BODY_BYTES"
 ENV_MAX_RECEIVE_COUNT = "IMAGEGEN_MAX_RECEIVE_COUNT"
 ENV_MODEL_RPM = "IMAGEGEN_MODEL_RPM"  # JSON {model_key: rpm}: the stack's quota per model
-ENV_PACING_CONTAINERS = "IMAGEGEN_PACING_CONTAINERS"
 """How many containers share ``IMAGEGEN_MODEL_RPM``: the worker's event-source MaximumConcurrency on
 Lambda (each container paces to its share, so the fleet never exceeds the quota), 1 locally."""
 
@@ -108,13 +107,7 @@ class RuntimeConfig:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     channel_formats: dict[str, str] = field(default_factory=dict)
     routes: dict[str, dict[str, str]] = field(default_factory=dict)
-    model_rpm: dict[str, int] = field(default_factory=dict)
-    pacing_containers: int = 1
-
-    def paced_rpm(self) -> dict[str, float]:
-        """This container's share of each model's RPM quota."""
-        share = max(1, self.pacing_containers)
-        return {model: rpm / share for model, rpm in self.model_rpm.items()}
+    model_rpm: dict[str, int] = field(default_factory=dict)  # where the fleet's shared pace starts (pacing.py)
 
     @classmethod
     def from_env(cls) -> RuntimeConfig:
@@ -153,5 +146,4 @@ class RuntimeConfig:
             channel_formats=_json(ENV_CHANNEL_FORMATS),
             routes=_json(ENV_ROUTES),
             model_rpm={k: int(v) for k, v in _json(ENV_MODEL_RPM).items()},
-            pacing_containers=int(env.get(ENV_PACING_CONTAINERS, "1")),
         )

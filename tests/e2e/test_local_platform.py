@@ -132,9 +132,7 @@ def test_handlers_get_the_graphs_environment_with_local_endpoints(platform: Loca
     assert env["AWS_ENDPOINT_URL"] == platform.aws.moto_url if platform.aws else False
     assert env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == env["AWS_ENDPOINT_URL_REKOGNITION"] != env["AWS_ENDPOINT_URL"]
     assert env["IMAGEGEN_CDN_DOMAIN"] == f"{platform.url}/cdn"
-    # One local poller is the whole worker fleet, so it paces to the whole quota (deployed: 1/cap each).
-    assert shared["IMAGEGEN_PACING_CONTAINERS"] != "1" and env["IMAGEGEN_PACING_CONTAINERS"] == "1"
-    local = {"IMAGEGEN_CDN_DOMAIN", "IMAGEGEN_QUEUE_URL", "IMAGEGEN_DLQ_URL", "IMAGEGEN_PACING_CONTAINERS"}
+    local = {"IMAGEGEN_CDN_DOMAIN", "IMAGEGEN_QUEUE_URL", "IMAGEGEN_DLQ_URL"}
     for name, value in shared.items():
         if name not in local:
             assert env[name] == value, name  # everything else exactly as the program declared it

@@ -125,24 +125,8 @@ def test_functions_get_the_runtime_environment_contract(stack_graph, stack: str)
         assert worker_vars[env.ENV_C2PA_SECRET_ARN] == settings.provenance.signing_secret_arn
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_worker_containers_share_the_quota_they_are_capped_at(stack_graph, stack: str) -> None:
-    # GIVEN the worker's trigger cap and the worker's environment
-    graph = stack_graph(stack)
-    cap = one(graph, "aws:lambda/eventSourceMapping:EventSourceMapping")["inputs"]["scalingConfig"][
-        "maximumConcurrency"
-    ]
-    worker = one(graph, FUNCTION, "-worker")["inputs"]["environment"]["variables"]
-    api = one(graph, FUNCTION, "-api")["inputs"]["environment"]["variables"]
-    # THEN every worker container paces to 1/cap of each model's RPM (the fleet never exceeds the quota);
-    # the api function (bounded by the API's throttle) paces alone
-    assert int(worker[env.ENV_PACING_CONTAINERS]) == cap == capacity.worker_max_concurrency(settings_of(stack))
-    assert env.ENV_PACING_CONTAINERS not in api
-
-
-def test_a_container_paces_to_its_share_of_each_model_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fleet_pace_starts_from_the_stacks_planned_rpm(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The whole fleet shares one pace per model (pacing.py); the planned RPM is where it starts, not a
+    # per-container share (each container's 1/MaximumConcurrency share was the pre-2026 scheme).
     monkeypatch.setenv(env.ENV_MODEL_RPM, json.dumps({"titan-image-v1": 300, "stable-image-core": 10}))
-    monkeypatch.setenv(env.ENV_PACING_CONTAINERS, "50")
-    assert env.RuntimeConfig.from_env().paced_rpm() == {"titan-image-v1": 6.0, "stable-image-core": 0.2}
-    monkeypatch.delenv(env.ENV_PACING_CONTAINERS)
-    assert env.RuntimeConfig.from_env().paced_rpm() == {"titan-image-v1": 300.0, "stable-image-core": 10.0}
+    assert env.RuntimeConfig.from_env().model_rpm == {"titan-image-v1": 300, "stable-image-core": 10}
