@@ -370,6 +370,15 @@ class Checkov:
 # --------------------------------------------------------------------------- waivers
 
 
+def _covers(entry: Waiver | Fix, rule: str, urn: str, stack: str) -> bool:
+    """A waiver or fix entry covers a finding: same rule, URN and stack matching its fnmatch patterns."""
+    return (
+        entry.rule == rule
+        and fnmatch.fnmatchcase(urn, entry.resource)
+        and any(fnmatch.fnmatchcase(stack, s) for s in entry.stacks)
+    )
+
+
 @dataclass(frozen=True)
 class Waiver:
     rule: str
@@ -379,11 +388,7 @@ class Waiver:
     stacks: tuple[str, ...] = ("*",)
 
     def covers(self, rule: str, urn: str, stack: str) -> bool:
-        return (
-            self.rule == rule
-            and fnmatch.fnmatchcase(urn, self.resource)
-            and any(fnmatch.fnmatchcase(stack, s) for s in self.stacks)
-        )
+        return _covers(self, rule, urn, stack)
 
 
 @dataclass(frozen=True)
@@ -394,11 +399,7 @@ class Fix:
     stacks: tuple[str, ...] = ("*",)
 
     def covers(self, rule: str, urn: str, stack: str) -> bool:
-        return (
-            self.rule == rule
-            and fnmatch.fnmatchcase(urn, self.resource)
-            and any(fnmatch.fnmatchcase(stack, s) for s in self.stacks)
-        )
+        return _covers(self, rule, urn, stack)
 
 
 @dataclass(frozen=True)

@@ -40,14 +40,18 @@ class CapacityStep:
     per_minute: float
 
 
+def _pairs(entries: str | Iterable[str] | Mapping[str, int] | Mapping[str, float]) -> list[str]:
+    """``MODEL=N`` strings from a comma-separated string, a list of them, or a mapping."""
+    if isinstance(entries, Mapping):
+        return [f"{model}={value}" for model, value in entries.items()]
+    if isinstance(entries, str):
+        return [part for part in entries.split(",") if part.strip()]
+    return [part for entry in entries for part in entry.split(",") if part.strip()]
+
+
 def parse_rpm(entries: str | Iterable[str] | Mapping[str, int], *, knob: str = ENV_RPM) -> dict[str, int]:
     """``MODEL=N`` entries (comma-separated or a list); MODEL is a catalogue key or Bedrock model ID."""
-    if isinstance(entries, Mapping):
-        pairs = [f"{model}={value}" for model, value in entries.items()]
-    elif isinstance(entries, str):
-        pairs = [part for part in entries.split(",") if part.strip()]
-    else:
-        pairs = [part for entry in entries for part in entry.split(",") if part.strip()]
+    pairs = _pairs(entries)
     out: dict[str, int] = {}
     for pair in pairs:
         model, sep, value = pair.strip().rpartition("=")
@@ -90,12 +94,7 @@ def _per_minute(pair: str, value: str, knob: str) -> float:
 
 def parse_capacity(entries: str | Iterable[str] | Mapping[str, float], *, knob: str = ENV_CAPACITY) -> dict[str, float]:
     """``MODEL=N`` entries: hidden capacity in units per minute (one unit = one default-size image)."""
-    if isinstance(entries, Mapping):
-        pairs = [f"{model}={value}" for model, value in entries.items()]
-    elif isinstance(entries, str):
-        pairs = [part for part in entries.split(",") if part.strip()]
-    else:
-        pairs = [part for entry in entries for part in entry.split(",") if part.strip()]
+    pairs = _pairs(entries)
     out: dict[str, float] = {}
     for pair in pairs:
         model, sep, value = pair.strip().rpartition("=")
