@@ -59,10 +59,7 @@ class _Model(BaseModel):
 
 
 def _model_key(value: str) -> str:
-    try:
-        return catalogue.lookup(value).key
-    except catalogue.UnknownModel:
-        raise ValueError(f"unknown model {value!r}; the catalogue has: {', '.join(catalogue.MODELS)}") from None
+    return catalogue.model_key(value)
 
 
 def parse_size(text: str) -> tuple[int, int] | str:

@@ -98,11 +98,7 @@ class EnabledModel(_Model):
     @field_validator("model")
     @classmethod
     def _known(cls, value: str) -> str:
-        try:
-            return catalogue.lookup(value).key
-        except catalogue.UnknownModel:
-            known = ", ".join(catalogue.MODELS)
-            raise ValueError(f"unknown model {value!r}; the catalogue has: {known}") from None
+        return catalogue.model_key(value)
 
     @property
     def spec(self) -> catalogue.ModelSpec:
@@ -381,10 +377,7 @@ class Route(_Model):
     @field_validator("model")
     @classmethod
     def _known(cls, value: str) -> str:
-        try:
-            return catalogue.lookup(value).key
-        except catalogue.UnknownModel:
-            raise ValueError(f"unknown model {value!r}; the catalogue has: {', '.join(catalogue.MODELS)}") from None
+        return catalogue.model_key(value)
 
     @property
     def spec(self) -> catalogue.ModelSpec:

@@ -675,6 +675,15 @@ def lookup(key_or_id: str) -> ModelSpec:
     return spec
 
 
+def model_key(value: str) -> str:
+    """The catalogue key of ``value`` (a key or a Bedrock model ID); ValueError naming the known keys
+    otherwise, worded for a pydantic validator (settings, requests and cost estimates share it)."""
+    try:
+        return lookup(value).key
+    except UnknownModel:
+        raise ValueError(f"unknown model {value!r}; the catalogue has: {', '.join(MODELS)}") from None
+
+
 def all_models() -> tuple[ModelSpec, ...]:
     return _MODELS
 

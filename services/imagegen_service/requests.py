@@ -160,10 +160,7 @@ class GenerationRequest(_Strict):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        try:
-            return catalogue.lookup(value).key
-        except catalogue.UnknownModel:
-            raise ValueError(f"unknown model {value!r}; the catalogue has: {', '.join(catalogue.MODELS)}") from None
+        return catalogue.model_key(value)
 
     @model_validator(mode="after")
     def _against_catalogue(self, info: ValidationInfo) -> GenerationRequest:
