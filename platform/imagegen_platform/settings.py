@@ -64,6 +64,10 @@ Email = Annotated[str, AfterValidator(_email)]
 Region = Annotated[str, AfterValidator(_region)]
 
 
+ModelKey = Annotated[str, AfterValidator(catalogue.model_key)]
+"""A catalogue key; a Bedrock model ID is accepted and normalised to its key."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -89,16 +93,11 @@ class LicenceRecord(_Model):
 
 
 class EnabledModel(_Model):
-    model: str
+    model: ModelKey
     region: Region | None = None  # None: the stack region (must offer the model)
     licence: LicenceRecord
     quota_request_rpm: int | None = Field(default=None, gt=0, le=100_000)
     quota_code: str | None = Field(default=None, pattern=r"^L-[0-9A-F]{8}$")
-
-    @field_validator("model")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return catalogue.model_key(value)
 
     @property
     def spec(self) -> catalogue.ModelSpec:
@@ -367,17 +366,12 @@ _JOB_NAME = r"^[a-z][a-z0-9-]{0,31}$"
 class Route(_Model):
     """A job type's model, task, preset and quality tier: callers send ``"job": "hero"``, not a model key."""
 
-    model: str
+    model: ModelKey
     task: catalogue.Task | None = None
     """None: the model's only task, or text-to-image."""
     preset: str | None = None
     tier: catalogue.Quality | None = None
     """Amazon quality tier (standard | premium); only for models that take one."""
-
-    @field_validator("model")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return catalogue.model_key(value)
 
     @property
     def spec(self) -> catalogue.ModelSpec:
