@@ -21,9 +21,11 @@ The rate (calls per second, fleet-wide):
   ``ceiling``;
 - only a call that had to wait for its slot raises the rate (when demand is the limit, an answer
   says nothing about a higher pace; as RFC 7661 keeps an unused TCP window from growing);
-- **slow start**: until the first throttle, each answered call raises the rate by ``SLOW_START``;
+- **slow start**: until the first decrease, answered calls raise the rate by ``SLOW_START`` per
+  ``SLOW_START_S`` (not per call: a fast fleet compounds); its end is bounded by the rate answered over
+  its last few seconds;
 - **approach**: below ``APPROACH × ceiling`` each answered call closes a fraction of the gap;
-- **probe**: above it, each answered call raises the rate by ``GROWTH × 2^(probes / DOUBLING)``
+- **climb**: above it, each answered call raises the rate by ``GROWTH × 2^(climb / DOUBLING)``
   (at most ``MAX_STEP``): slow right after a throttle, then faster the longer no throttle comes,
   so a capacity increase is found within a few dozen calls.
 
@@ -52,16 +54,23 @@ APPROACH = 0.95
 APPROACH_GAIN = 0.1
 """Share of the gap to the approach target closed by each answered call."""
 GROWTH = 0.0005
-"""Probing: the first answered call after the approach raises the rate by 0.05 %…"""
+"""Climbing: the first answered call after the approach raises the rate by 0.05 %…"""
 DOUBLING = 25
 """…and the step doubles every this many answered calls without a throttle (or every ``DOUBLING_S``)…"""
 DOUBLING_S = 4.0
 MAX_STEP = 0.1
 """…up to 10 % per call."""
 SLOW_START = 0.5
-"""Until the first throttle (no ceiling known), each answered call raises the rate by half."""
+"""Until the first throttle (no ceiling known), the rate grows by half…"""
+SLOW_START_S = 2.0
+"""…per answered call that waited for its slot, but at most once per this many seconds' worth of calls. A
+fast fleet compounded per call: from the catalogue's 60/min the bench's fleet reached 23 × a 150/min
+capacity before the emulator's 2-second burst reserve let the first throttle through, and 17 % of the
+run's calls were throttled walking it back down (bench, 2026-12-02)."""
 MIN_RATE = 1 / 600
 """Never slower than one call per ten minutes (a job is deferred, never dropped)."""
+SLOW_START_WINDOW_S = 4.0
+"""In slow start the answered rate is measured over about the last this many seconds (2–4)."""
 MEASURE_MIN_S = 2.0
 """The answered rate since the last decrease bounds a decrease when measured over at least this long…"""
 MEASURE_MIN_CALLS = 5
@@ -80,6 +89,13 @@ documents or the operator requested). ASSUMPTION, the safe side for the jobs: th
 any pace (Bedrock's own busy periods; the emulator's injected kind) look exactly like a spent capacity
 to a caller, and without a floor a steady background of them drives AIMD to nothing. Below the floor
 throttled calls are retried after seconds from the queue, never dead-lettered for it."""
+TURNED_AWAY_S = 5.0
+"""A call that did not wait for its slot still counts as paced (its answer may raise the rate) when a
+caller was deferred within this long (or two intervals at the pace): deferred jobs come back through the
+queue at their slot, so they never wait in-process, and a slow model fed only by them would otherwise
+never grow past its starting pace (bench mixed run: Stable Image Core stuck at its catalogue 10/min
+against a capacity of 30)."""
+TURNED_AWAY_WRITE_S = 1.0
 SAVE_ATTEMPTS = 8
 KEY_PREFIX = "imagegen.pace#"
 
@@ -90,9 +106,10 @@ class PaceState:
     next_slot: float  # epoch seconds: the earliest start of the next call
     ceiling: float = 0.0  # the rate at the last counted throttle (0: none yet)
     decreased_at: float = 0.0  # epoch seconds of the last decrease
-    probes: int = 0  # answered calls since the approach ended
+    climb: int = 0  # answered calls since the approach ended
     window_start: float = 0.0  # epoch seconds: since when ``window_answered`` counts (the last decrease)
     window_answered: int = 0  # calls the fleet got answered since ``window_start``
+    turned_away: float = 0.0  # epoch seconds: when a caller last got ``Deferred``
     version: int = 0
 
 
@@ -239,10 +256,22 @@ class FleetPacer:
             now = self._clock()
             slot = max(now, state.next_slot)
             if slot > latest_start:
+                if now - state.turned_away > TURNED_AWAY_WRITE_S:  # at most one write a second for it
+                    self.store.save(
+                        model, replace(state, turned_away=now, version=state.version + 1), expected_version=version
+                    )
                 return Deferred(model, wait_s=slot - now)
             new = replace(state, next_slot=slot + cost / state.rate, version=state.version + 1)
             if self.store.save(model, new, expected_version=version):
-                return Grant(model, slot=slot, rate=state.rate, waited=slot > now)
+                # the pace was the limit if this call waited for its slot, or if callers were turned away
+                # lately (a job deferred through the queue comes back at its slot: it waited there)
+                recent = max(TURNED_AWAY_S, 2 / state.rate)
+                return Grant(
+                    model,
+                    slot=slot,
+                    rate=state.rate,
+                    waited=slot > now or (state.turned_away > 0 and now - state.turned_away < recent),
+                )
         # Heavy contention on the item: many containers are taking slots, so there is no shortage of callers.
         return Deferred(model, wait_s=1.0 / self.start_rate(model))
 
@@ -256,15 +285,27 @@ class FleetPacer:
         return max(0.0, delay)
 
     def answered(self, grant: Grant) -> None:
-        """Slow start, then a quick approach back towards the last throttled rate, then accelerating probes."""
-
-        if not grant.waited:
-            return  # demand, not the pace, was the limit: no evidence a higher pace works (and no write)
+        """Slow start, then a quick approach back towards the last throttled rate, then accelerating climbs."""
 
         def grow(state: PaceState, now: float) -> PaceState:
-            state = replace(state, window_start=state.window_start or now, window_answered=state.window_answered + 1)
+            if grant.slot >= state.decreased_at:  # sent at the current pace: it belongs to this window
+                state = replace(
+                    state, window_start=state.window_start or now, window_answered=state.window_answered + 1
+                )
+            if not grant.waited:
+                # demand, not the pace, was the limit: no evidence a higher pace works
+                return state
             if not state.ceiling:
-                return replace(state, rate=state.rate * (1 + SLOW_START))
+                step = (1 + SLOW_START) ** min(1.0, 1 / (state.rate * SLOW_START_S))
+                if now - state.window_start > SLOW_START_WINDOW_S:
+                    # keep the measure recent (the end of slow start is bounded by it): about the last few
+                    # seconds, counting the older half as if it were as fast as the whole (so, if anything, low)
+                    state = replace(
+                        state,
+                        window_start=now - (now - state.window_start) / 2,
+                        window_answered=state.window_answered // 2,
+                    )
+                return replace(state, rate=state.rate * step)
             target = APPROACH * state.ceiling
             if state.rate < target:
                 rate = state.rate + (target - state.rate) * APPROACH_GAIN
@@ -272,8 +313,8 @@ class FleetPacer:
             # the step doubles every DOUBLING answered calls or every DOUBLING_S seconds since the last
             # decrease, whichever is further: a capacity that grew is found in seconds even at a slow pace
             quiet_s = now - state.decreased_at if state.decreased_at else 0.0
-            step = min(MAX_STEP, GROWTH * 2 ** max(state.probes / DOUBLING, quiet_s / DOUBLING_S))
-            return replace(state, rate=state.rate * (1 + step), probes=state.probes + 1)
+            step = min(MAX_STEP, GROWTH * 2 ** max(state.climb / DOUBLING, quiet_s / DOUBLING_S))
+            return replace(state, rate=state.rate * (1 + step), climb=state.climb + 1)
 
         self._update(grant.model, grow)
 
@@ -283,33 +324,37 @@ class FleetPacer:
         def shrink(state: PaceState, now: float) -> PaceState | None:
             if grant.slot < state.decreased_at:
                 return None  # sent at the rate before the last decrease: already answered for
-            if not state.ceiling:  # slow start overshoots by up to its last steps: halve, as TCP does
-                rate = state.rate * 0.5
-            else:
-                rate = state.rate * BETA
-                # A capacity that allows bursts hides an overshoot for a while: the rate the fleet got
-                # answered since the last decrease (when the capacity's reserve was spent) bounds it.
-                # Only a recent window says that: a long one averages in an older, lower capacity.
-                window = now - state.window_start if state.window_start else 0.0
-                calls = state.window_answered
-                recent = window <= MEASURE_MAX_S or calls <= MEASURE_MAX_CALLS
-                if window >= MEASURE_MIN_S and calls >= MEASURE_MIN_CALLS and recent:
-                    rate = min(rate, calls / window)
-            rate = max(self.floor(grant.model), rate)
-            ceiling = min(state.rate, rate / BETA)
-            return replace(
-                state,
-                rate=rate,
-                # the calls already scheduled go out at the old spacing; the next one waits a new interval
-                next_slot=max(state.next_slot, now + 1 / rate),
-                ceiling=ceiling,
-                decreased_at=now,
-                probes=0,
-                window_start=now,
-                window_answered=0,
-            )
+            return self._decreased(grant, state, now)
 
         self._update(grant.model, shrink)
+
+    def _decreased(self, grant: Grant, state: PaceState, now: float) -> PaceState:
+        if not state.ceiling:
+            # slow start overshot by up to its last step (and what a burst allowance hid: the bound below)
+            rate = state.rate * 0.5
+            recent = True
+        else:
+            rate = state.rate * BETA
+            # Only a recent window says that: a long one averages in an older, lower capacity.
+            recent = state.window_answered <= MEASURE_MAX_CALLS or now - state.window_start <= MEASURE_MAX_S
+        # A capacity that allows bursts hides an overshoot for a while: the rate the fleet got answered
+        # since the last decrease (when the capacity's reserve was spent) bounds the decrease, and at the
+        # end of slow start the rate answered over its last few seconds does.
+        window = now - state.window_start if state.window_start else 0.0
+        if window >= MEASURE_MIN_S and state.window_answered >= MEASURE_MIN_CALLS and recent:
+            rate = min(rate, state.window_answered / window)
+        rate = max(self.floor(grant.model), rate)
+        return replace(
+            state,
+            rate=rate,
+            # the calls already scheduled go out at the old spacing; the next one waits a new interval
+            next_slot=max(state.next_slot, now + 1 / rate),
+            ceiling=min(state.rate, rate / BETA),
+            decreased_at=now,
+            climb=0,
+            window_start=now,
+            window_answered=0,
+        )
 
     def state(self, model: str) -> PaceState:
         return self._load(model)[0]
