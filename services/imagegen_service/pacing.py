@@ -31,8 +31,8 @@ The rate (calls per second, fleet-wide):
 
 Deadline-aware: ``reserve`` takes a slot only if the call can start by ``latest_start``; otherwise it
 answers ``Deferred`` with the wait, and the worker puts the job back on the queue with that delay.
-Deferred callers are told to come back one slot apart (a line, at most ``DEFER_SPREAD_S`` long), so a
-backlog is not received again all at once for each free slot.
+Deferred callers are told to come back in a line (``DEFER_AHEAD`` × the pace, at most ``DEFER_SPREAD_S``
+long), so a backlog is not received again all at once for each free slot.
 
 Cost per image (on-demand DynamoDB, us-east-1 list price since 2024-11: $0.625 per million write
 request units, $0.125 per million read request units; item < 1 KB): one strongly consistent read and
@@ -97,11 +97,16 @@ caller was deferred within this long (or two intervals at the pace): deferred jo
 queue at their slot, so they never wait in-process, and a slow model fed only by them would otherwise
 never grow past its starting pace (bench mixed run: Stable Image Core stuck at its catalogue 10/min
 against a capacity of 30)."""
-DEFER_SPREAD_S = 30.0
-"""Deferred callers are told to come back one slot apart (see ``reserve``), at most this far beyond the
-next free slot: a line longer than that is stale (jobs that never came back, a pace that grew since) or a
-backlog deep enough that coming back twice a minute costs little. Told all to come back at the next free
-slot, a backlog of 60 Titan jobs at 30/min was received 1,114 times (bench, 2026-12-02)."""
+DEFER_AHEAD = 1.5
+"""The line moves this much faster than the pace, as the pace may grow by then (slow start: ×1.5 per
+2 s); a job that comes back to no free slot is deferred again."""
+DEFER_SPREAD_S = 10.0
+"""Deferred callers are told to come back in a line (see ``reserve``), at most this far beyond the next
+free slot: a line longer than that is stale (jobs that never came back, a pace that grew since) or a
+backlog deep enough that coming back every few seconds costs little. Told all to come back at the next
+free slot, a backlog of 60 Titan jobs at 30/min was received 1,114 times; with a line one slot apart and
+30 s long, 219 times, but a 40-job drain at 120/min took 35 s instead of 24 (jobs told to come back at
+the pace of slow start's beginning, while it grew): hence ``DEFER_AHEAD`` and 10 s (bench, 2026-12-02)."""
 SAVE_ATTEMPTS = 8
 KEY_PREFIX = "imagegen.pace#"
 
@@ -268,7 +273,8 @@ class FleetPacer:
                 # at most DEFER_SPREAD_S beyond the next free slot. Not a booking: a job coming back
                 # takes whatever slot is free then.
                 line = min(max(slot, state.deferred_line), slot + DEFER_SPREAD_S)
-                new = replace(state, turned_away=now, deferred_line=line + cost / state.rate, version=state.version + 1)
+                step = cost / (state.rate * DEFER_AHEAD)
+                new = replace(state, turned_away=now, deferred_line=line + step, version=state.version + 1)
                 if self.store.save(model, new, expected_version=version):
                     return Deferred(model, wait_s=line - now)
                 continue

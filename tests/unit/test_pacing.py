@@ -185,9 +185,10 @@ def test_deferred_callers_are_told_to_come_back_one_slot_apart() -> None:
     assert isinstance(pacer.reserve(MODEL, latest_start=0.0), Grant)
     tickets = [pacer.reserve(MODEL, latest_start=2.0) for _ in range(6)]
     waits = [ticket.wait_s for ticket in tickets if isinstance(ticket, Deferred)]
-    # THEN each comes back at a later slot instead of all at the next one (where one would get it and
-    # the other five be deferred again), and no further out than 30 s beyond the next free slot
-    assert waits == [10.0, 20.0, 30.0, 40.0, 40.0, 40.0]
+    # THEN each comes back later than the one before instead of all at the next free slot (where one would
+    # get it and the other five be deferred again): a line moving 1.5 x the pace (it may grow meanwhile),
+    # no further out than 10 s beyond the next free slot
+    assert waits == pytest.approx([10.0, 10.0 + 10 / 1.5, 20.0, 20.0, 20.0, 20.0])
 
 
 def test_one_decrease_per_throttled_generation_of_calls() -> None:
