@@ -268,10 +268,9 @@ class FleetPacer:
             now = self._clock()
             slot = max(now, state.next_slot)
             if slot > latest_start:
-                # Deferred callers come back one slot apart, not all at the next free slot (where one of them
-                # gets it and the rest are deferred again): the wait is a place in a line of deferred jobs,
-                # at most DEFER_SPREAD_S beyond the next free slot. Not a booking: a job coming back
-                # takes whatever slot is free then.
+                # Deferred callers come back in a line (DEFER_AHEAD x the pace, at most DEFER_SPREAD_S beyond
+                # the next free slot), not all at the next free slot, where one would get it and the rest be
+                # deferred again. Not a booking: a job coming back takes whatever slot is free then.
                 line = min(max(slot, state.deferred_line), slot + DEFER_SPREAD_S)
                 step = cost / (state.rate * DEFER_AHEAD)
                 new = replace(state, turned_away=now, deferred_line=line + step, version=state.version + 1)
@@ -342,37 +341,33 @@ class FleetPacer:
         def shrink(state: PaceState, now: float) -> PaceState | None:
             if grant.slot < state.decreased_at:
                 return None  # sent at the rate before the last decrease: already answered for
-            return self._decreased(grant, state, now)
+            if not state.ceiling:  # slow start overshoots by up to its last steps: halve, as TCP does
+                rate = state.rate * 0.5
+                recent = True
+            else:
+                rate = state.rate * BETA
+                # Only a recent window says that: a long one averages in an older, lower capacity.
+                recent = state.window_answered <= MEASURE_MAX_CALLS or now - state.window_start <= MEASURE_MAX_S
+            # A capacity that allows bursts hides an overshoot for a while: the rate the fleet got answered
+            # since the last decrease (when the capacity's reserve was spent) bounds the decrease, and at
+            # the end of slow start the rate answered over its last few seconds does.
+            window = now - state.window_start if state.window_start else 0.0
+            if window >= MEASURE_MIN_S and state.window_answered >= MEASURE_MIN_CALLS and recent:
+                rate = min(rate, state.window_answered / window)
+            rate = max(self.floor(grant.model), rate)
+            return replace(
+                state,
+                rate=rate,
+                # the calls already scheduled go out at the old spacing; the next one waits a new interval
+                next_slot=max(state.next_slot, now + 1 / rate),
+                ceiling=min(state.rate, rate / BETA),
+                decreased_at=now,
+                climb=0,
+                window_start=now,
+                window_answered=0,
+            )
 
         self._update(grant.model, shrink)
-
-    def _decreased(self, grant: Grant, state: PaceState, now: float) -> PaceState:
-        if not state.ceiling:
-            # slow start overshot by up to its last step (and what a burst allowance hid: the bound below)
-            rate = state.rate * 0.5
-            recent = True
-        else:
-            rate = state.rate * BETA
-            # Only a recent window says that: a long one averages in an older, lower capacity.
-            recent = state.window_answered <= MEASURE_MAX_CALLS or now - state.window_start <= MEASURE_MAX_S
-        # A capacity that allows bursts hides an overshoot for a while: the rate the fleet got answered
-        # since the last decrease (when the capacity's reserve was spent) bounds the decrease, and at the
-        # end of slow start the rate answered over its last few seconds does.
-        window = now - state.window_start if state.window_start else 0.0
-        if window >= MEASURE_MIN_S and state.window_answered >= MEASURE_MIN_CALLS and recent:
-            rate = min(rate, state.window_answered / window)
-        rate = max(self.floor(grant.model), rate)
-        return replace(
-            state,
-            rate=rate,
-            # the calls already scheduled go out at the old spacing; the next one waits a new interval
-            next_slot=max(state.next_slot, now + 1 / rate),
-            ceiling=min(state.rate, rate / BETA),
-            decreased_at=now,
-            climb=0,
-            window_start=now,
-            window_answered=0,
-        )
 
     def state(self, model: str) -> PaceState:
         return self._load(model)[0]
