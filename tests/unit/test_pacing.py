@@ -23,6 +23,7 @@ from imagegen_emulator import exceptions as exc
 from imagegen_emulator.knobs import Knobs, parse_schedule
 from imagegen_emulator.models import CAPACITY_BURST_S, EmulatorBackend
 from imagegen_service import catalogue
+from imagegen_service.bedrock import MAX_PACING_WAIT_S
 from imagegen_service.pacing import Deferred, DynamoPaceStore, FleetPacer, Grant, MemoryPaceStore, PaceState
 
 MODEL = "titan-image-v1"
@@ -48,11 +49,15 @@ def simulate(
     call_s: float = 0.1,
     start_rpm: float = 10,
     schedule: str = "",
-    window_s: float = 20.0,
+    window_s: float = MAX_PACING_WAIT_S,
     random_throttles: float = 0.0,
     through_queue: bool = False,
+    jitter_s: float = 0.0,
 ) -> Run:
-    """``containers`` workers, each: take a slot (never waiting more than ``window_s``), call, repeat.
+    """``containers`` workers, each: take a slot (never waiting more than ``window_s``, by default the worker's
+    own limit), call at it, repeat.
+    While one waits for its slot the others go on taking theirs, as containers do. A call reaches the
+    capacity up to ``jitter_s`` after its slot (a container's wake-up and the request's way there vary).
     A deferred job is retried at once by default; ``through_queue``: it comes back after its wait rounded
     up to whole seconds, as an SQS message with ``DelaySeconds`` does (an integer, 0–900: Amazon SQS API
     Reference, SendMessage). The oracle is the emulator's own admission (the hidden capacity the issue
@@ -63,32 +68,34 @@ def simulate(
     )
     store = MemoryPaceStore()
     pacers = [FleetPacer(store, {MODEL: start_rpm}, clock=lambda: now[0]) for _ in range(containers)]
-    events = [(0.001 * i, i) for i in range(containers)]
+    events: list[tuple[float, int, Grant | None]] = [(0.001 * i, i, None) for i in range(containers)]
     run = Run()
     rng = random.Random(7)
     while events:
-        at, who = heapq.heappop(events)
+        at, who, grant = heapq.heappop(events)
         if at > seconds:
             break
         now[0] = at
         pacer = pacers[who]
-        ticket = pacer.reserve(MODEL, latest_start=at + window_s)
-        if isinstance(ticket, Deferred):  # the job goes back to the queue; this container takes the next one
-            run.deferred += 1
-            heapq.heappush(events, (at + (math.ceil(ticket.wait_s) if through_queue else 0.05), who))
+        if grant is None:  # the container takes its next job's slot
+            ticket = pacer.reserve(MODEL, latest_start=at + window_s)
+            if isinstance(ticket, Deferred):  # the job goes back to the queue; this container takes the next one
+                run.deferred += 1
+                heapq.heappush(events, (at + (math.ceil(ticket.wait_s) if through_queue else 0.05), who, None))
+            else:
+                run.longest_wait_s = max(run.longest_wait_s, ticket.slot - at)
+                heapq.heappush(events, (ticket.slot + rng.random() * jitter_s, who, ticket))
             continue
-        run.longest_wait_s = max(run.longest_wait_s, ticket.slot - at)
-        now[0] = ticket.slot
         try:
             call(backend, rng, random_throttles)
         except exc.ThrottlingException:
-            run.throttled.append(ticket.slot)
-            pacer.throttled(ticket)
-            heapq.heappush(events, (now[0] + 0.05, who))
+            run.throttled.append(at)
+            pacer.throttled(grant)
+            heapq.heappush(events, (at + 0.05, who, None))
             continue
-        pacer.answered(ticket)
-        run.answered.append(now[0])
-        heapq.heappush(events, (now[0] + call_s, who))
+        pacer.answered(grant)
+        run.answered.append(at)
+        heapq.heappush(events, (at + call_s, who, None))
     return run
 
 
