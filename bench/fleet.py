@@ -193,6 +193,10 @@ def controller_keys(quick: bool) -> dict[str, Any]:
     mixed_s = 2 * seconds
     mixed = controller_run(capacity={TITAN: CAPACITY, CORE: CORE_CAPACITY}, seconds=mixed_s, models=(TITAN, CORE))
     half = seconds / 2
+    mixed_by_model = {
+        TITAN: round(rate_per_min(mixed, TITAN, mixed_s / 2, mixed_s) / CAPACITY, 3),
+        CORE: round(rate_per_min(mixed, CORE, mixed_s / 2, mixed_s) / CORE_CAPACITY, 3),
+    }
     halved = recovery_s(step, TITAN, step_len, CAPACITY / 2)
     doubled = recovery_s(step, TITAN, 2 * step_len, CAPACITY)
     return {
@@ -202,13 +206,8 @@ def controller_keys(quick: bool) -> dict[str, Any]:
         "capacity_step_recovered": max(halved, doubled) < step_len - 5,
         "capacity_halved_recovery_s": halved,
         "capacity_doubled_recovery_s": doubled,
-        "mixed_backlog_min_utilisation": round(
-            min(
-                rate_per_min(mixed, TITAN, mixed_s / 2, mixed_s) / CAPACITY,
-                rate_per_min(mixed, CORE, mixed_s / 2, mixed_s) / CORE_CAPACITY,
-            ),
-            3,
-        ),
+        "mixed_backlog_min_utilisation": min(mixed_by_model.values()),
+        "mixed_backlog_utilisation": mixed_by_model,
         "fleet_containers": CONTAINERS,
         "fleet_capacity_per_min": CAPACITY,
         "fleet_steady_calls": calls,
