@@ -23,6 +23,7 @@ Two kinds of run, each with four worker containers (separate processes):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +217,22 @@ def controller_keys(quick: bool) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _children_log_to_stdout() -> Iterator[None]:
+    """The worker containers' logs (Powertools' JSON and EMF lines, on their stderr as on Lambda) go where
+    this process's stdout goes: the run log under ``python -m bench`` (``runner.stdout_to_log``), not the
+    console, where they buried the results (about 50 lines a run)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(1, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def pipeline_drain(jobs: int, faults: str) -> dict[str, Any]:
     """A Titan backlog through the local platform's worker fleet; seconds until every job settled."""
     from imagegen_local.client import BearerAuth, ImagegenClient
@@ -236,6 +254,7 @@ def pipeline_drain(jobs: int, faults: str) -> dict[str, Any]:
         )
         with (
             pinned_env({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}),
+            _children_log_to_stdout(),
             local_platform(options) as platform,
         ):
             client = ImagegenClient(platform.url, BearerAuth(platform.token), timeout=120)
