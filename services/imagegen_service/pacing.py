@@ -16,8 +16,8 @@ The rate (calls per second, fleet-wide):
 - a floor at ``FLOOR_SHARE`` of the starting pace: a background of throttles that come at any pace
   (indistinguishable from a spent capacity, call by call) cannot drive the rate to nothing;
 - **decrease** (multiplicative, ×``BETA``, and never above the rate the fleet actually got answered
-  since the last decrease) on a throttle of a call scheduled after the last decrease; throttles of
-  calls sent or granted at the old rate (in flight) are not counted twice. The rate before it becomes the
+  since the last decrease) on a throttle of a call granted after the last decrease; throttles of
+  calls granted at the old rate (in flight) are not counted twice. The rate before it becomes the
   ``ceiling``;
 - only a call that had to wait for its slot raises the rate (when demand is the limit, an answer
   says nothing about a higher pace; as RFC 7661 keeps an unused TCP window from growing);
@@ -341,7 +341,7 @@ class FleetPacer:
         """Multiplicative decrease, once per generation of calls sent at the current pace."""
 
         def shrink(state: PaceState, now: float) -> PaceState | None:
-            if min(grant.slot, grant.granted_at or grant.slot) < state.decreased_at:
+            if (grant.granted_at or grant.slot) < state.decreased_at:
                 # sent, or granted, at the pace before the last decrease: already answered for. A slot is granted
                 # up to the worker's 2 s ahead, so one granted before a decrease comes after it at the old
                 # spacing; counted, one overshoot cut the pace several times
@@ -366,7 +366,7 @@ class FleetPacer:
                 # the calls already granted go out at the old spacing; the next one waits a new (one-unit)
                 # interval after the last of them. After ``now`` only, it came too soon after them for a
                 # one-unit capacity, was throttled and cut the pace again: through the queue at 30/min, 0.71 of
-                # the capacity in tests/unit/test_pacing.py's simulation, 0.90 now
+                # the capacity in tests/unit/test_pacing.py's simulation, 0.89 now
                 next_slot=max(state.next_slot - 1 / state.rate + 1 / rate, now + 1 / rate),
                 ceiling=min(state.rate, rate / BETA),
                 decreased_at=now,

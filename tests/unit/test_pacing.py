@@ -52,12 +52,10 @@ def simulate(
     window_s: float = MAX_PACING_WAIT_S,
     random_throttles: float = 0.0,
     through_queue: bool = False,
-    jitter_s: float = 0.0,
 ) -> Run:
     """``containers`` workers, each: take a slot (never waiting more than ``window_s``, by default the worker's
     own limit), call at it, repeat.
-    While one waits for its slot the others go on taking theirs, as containers do. A call reaches the
-    capacity up to ``jitter_s`` after its slot (a container's wake-up and the request's way there vary).
+    While one waits for its slot the others go on taking theirs, as containers do.
     A deferred job is retried at once by default; ``through_queue``: it comes back after its wait rounded
     up to whole seconds, as an SQS message with ``DelaySeconds`` does (an integer, 0–900: Amazon SQS API
     Reference, SendMessage). The oracle is the emulator's own admission (the hidden capacity the issue
@@ -84,7 +82,7 @@ def simulate(
                 heapq.heappush(events, (at + (math.ceil(ticket.wait_s) if through_queue else 0.05), who, None))
             else:
                 run.longest_wait_s = max(run.longest_wait_s, ticket.slot - at)
-                heapq.heappush(events, (ticket.slot + rng.random() * jitter_s, who, ticket))
+                heapq.heappush(events, (ticket.slot, who, ticket))
             continue
         try:
             call(backend, rng, random_throttles)
