@@ -307,7 +307,9 @@ class FleetPacer:
         """Slow start, then a quick approach back towards the last throttled rate, then accelerating climbs."""
 
         def grow(state: PaceState, now: float) -> PaceState:
-            if grant.slot >= state.decreased_at:  # sent at the current pace: it belongs to this window
+            # answered since the last decrease, by slot: this measures a rate over time, so a call granted
+            # before the decrease but sent after it counts here (unlike a throttle's evidence, in ``throttled``)
+            if grant.slot >= state.decreased_at:
                 state = replace(
                     state, window_start=state.window_start or now, window_answered=state.window_answered + 1
                 )
