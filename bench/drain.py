@@ -27,10 +27,10 @@ import os
 import time
 from typing import Any
 
-from imagegen_local import dlq
+from imagegen_local import dlq, queues
 from imagegen_service import config as cfg
 
-from bench.harness import api_client, bench_platform, emulator_stats, jobs_by_status, queue_depth, wait_for
+from bench.harness import api_client, bench_platform, emulator_stats, jobs_by_status, wait_for
 
 MODEL = "titan-image-v1"
 RPM = 120
@@ -138,7 +138,7 @@ def faults(jobs: int) -> dict[str, Any]:
             redriven = dlq.move_by_hand(sqs, plane.dlq_url, plane.queue_url).moved or 0
             _, _, records = _drain(platform, job_ids, timeout=len(dead) * 60 / RPM * 4 + 90)
         stats = emulator_stats(platform)
-        leftover = queue_depth(platform, plane.queue_url)
+        leftover = queues.depth(sqs, plane.queue_url)
     finished = {job_id for job_id, r in records.items() if r["status"] in FINISHED}
     accounted = finished | (in_dlq & {j for j, r in records.items() if r["error"] not in (None, {"NULL": True})})
     return {

@@ -108,14 +108,6 @@ def jobs_by_status(platform: LocalPlatform, job_ids: set[str]) -> dict[str, dict
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def queue_depth(platform: LocalPlatform, url: str) -> int:
-    assert platform.aws is not None
-    attributes = platform.aws.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
 def wait_for(predicate: Any, *, timeout: float, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

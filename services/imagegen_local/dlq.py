@@ -68,15 +68,6 @@ def peek(sqs: Any, dlq_url: str, limit: int = 100) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def depth(sqs: Any, queue_url: str) -> int:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
-        attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
-    )
-
-
 def _queue_arn(sqs: Any, url: str) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from imagegen_local import dlq
+from imagegen_local import queues
 from imagegen_local.client import BearerAuth, ImagegenClient
 from imagegen_local.serve import LocalOptions, LocalPlatform
 from imagegen_platform.cli.local import local_platform as open_platform
@@ -80,12 +80,12 @@ def test_worker_killed_mid_batch_loses_no_job(platform: LocalPlatform, dies: str
             90,
             "every job to finish",
         )
-        _wait(lambda: dlq.depth(sqs, plane.queue_url) == 0, 30, "the queue to drain")
+        _wait(lambda: queues.is_empty(sqs, plane.queue_url), 30, "the queue to drain")
     finally:
         second.stop()
     # THEN every job succeeded, nothing is lost or dead-lettered, and no model call was repeated
     assert {client.job(j)["status"] for j in job_ids} == {"succeeded"}
-    assert dlq.depth(sqs, plane.dlq_url) == 0
+    assert queues.depth(sqs, plane.dlq_url) == 0
     stats = platform.aws.emulator_stats()
     assert stats["invocations_total"] - stats_before["invocations_total"] == JOBS
     assert stats["duplicate_invocations"] == stats_before["duplicate_invocations"]
@@ -193,14 +193,14 @@ def test_client_commands_against_the_local_platform(
     assert main(["dlq", "redrive", *target, "--json"]) == 0
     moved = json.loads(capsys.readouterr().out)
     assert moved["moved"] == 1 and moved["method"] == "receive-send-delete"
-    assert dlq.depth(sqs, platform.aws.data_plane.dlq_url) == 0
+    assert queues.depth(sqs, platform.aws.data_plane.dlq_url) == 0
     # the redriven message is a duplicate of a finished job: the worker acknowledges it, nothing re-runs
     worker = platform.new_worker()
     worker.start()
     try:
         _wait(
             lambda: (
-                dlq.depth(sqs, platform.aws.data_plane.queue_url) == 0
+                queues.is_empty(sqs, platform.aws.data_plane.queue_url)
                 if platform.aws and platform.aws.data_plane
                 else True
             ),

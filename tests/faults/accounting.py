@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from imagegen_local import dlq
+from imagegen_local import dlq, queues
 from imagegen_local.client import BearerAuth, ImagegenClient
 from imagegen_local.serve import LocalPlatform
 from imagegen_service import config as cfg
@@ -81,13 +81,9 @@ def ledger(platform: LocalPlatform, job_ids: set[str]) -> Ledger:
     return Ledger(job_records(platform, job_ids), in_dlq)
 
 
-def queue_depth(platform: LocalPlatform) -> int:
+def queue_empty(platform: LocalPlatform) -> bool:
     assert platform.aws is not None and platform.aws.data_plane is not None
-    attributes = platform.aws.client("sqs").get_queue_attributes(
-        QueueUrl=platform.aws.data_plane.queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return queues.is_empty(platform.aws.client("sqs"), platform.aws.data_plane.queue_url)
 
 
 def drain(platform: LocalPlatform, done: Callable[[], bool], *, timeout: float = 40.0) -> bool:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from imagegen_local.serve import LocalPlatform
 
-from tests.faults.accounting import dlq_messages, drain, ledger, queue_depth, submit
+from tests.faults.accounting import dlq_messages, drain, ledger, queue_empty, submit
 from tests.faults.local import emulator_reset, emulator_stats
 
 pytestmark = pytest.mark.faults
@@ -24,7 +24,7 @@ def test_a_message_delivered_twice_runs_the_model_once(platform: LocalPlatform) 
     assert json.loads(original["Body"])["job_id"] == job_id
     sqs.send_message(QueueUrl=queue, MessageBody=original["Body"])
     # WHEN the worker drains both deliveries
-    assert drain(platform, lambda: queue_depth(platform) == 0)
+    assert drain(platform, lambda: queue_empty(platform))
     # THEN the job succeeded once, with one image, from one model call
     book = ledger(platform, {job_id})
     assert book.status(job_id) == "succeeded"
@@ -42,7 +42,7 @@ def test_poison_messages_reach_the_dlq_and_say_why(platform: LocalPlatform, capl
     bodies = [f"not json {marker}", json.dumps({"jobid": marker}), json.dumps({"job_id": f"missing-{marker}"})]
     sent = {sqs.send_message(QueueUrl=queue, MessageBody=body)["MessageId"] for body in bodies}
     # WHEN the worker polls until the queue is empty (maxReceiveCount receives each)
-    assert drain(platform, lambda: queue_depth(platform) == 0, timeout=60)
+    assert drain(platform, lambda: queue_empty(platform), timeout=60)
     # THEN all three are in the DLQ, and the worker logged each one's reason
     in_dlq = {json.dumps(m["body"]) if isinstance(m["body"], dict) else m["body"] for m in dlq_messages(platform)}
     assert set(bodies) <= in_dlq

@@ -17,7 +17,7 @@ from imagegen_local.serve import LocalPlatform
 from imagegen_service.config import RuntimeConfig
 from imagegen_service.pipeline import services_for
 
-from tests.faults.accounting import drain, ledger, queue_depth, redrive, submit
+from tests.faults.accounting import drain, ledger, queue_empty, redrive, submit
 from tests.faults.local import emulator_reset, emulator_stats
 
 pytestmark = pytest.mark.faults
@@ -62,7 +62,7 @@ def test_s3_and_dynamodb_errors_lose_no_job(platform: LocalPlatform) -> None:
     faults = {("s3", "PutObject"): 2, ("dynamodb", "TransactWriteItems"): 3, ("dynamodb", "UpdateItem"): 4}
     with failing_calls(faults) as injected:
         # WHEN the worker drains the queue
-        assert drain(platform, lambda: queue_depth(platform) == 0, timeout=90)
+        assert drain(platform, lambda: queue_empty(platform), timeout=90)
     # THEN faults really happened, and every job is finished or dead-lettered with a reason
     assert sum(injected.values()) >= 3, injected
     book = ledger(platform, job_ids)
@@ -71,7 +71,7 @@ def test_s3_and_dynamodb_errors_lose_no_job(platform: LocalPlatform) -> None:
     # AND once the faults are gone a redrive finishes whatever was dead-lettered
     if book.in_dlq & job_ids:
         assert redrive(platform) >= len(book.in_dlq & job_ids)
-        assert drain(platform, lambda: queue_depth(platform) == 0)
+        assert drain(platform, lambda: queue_empty(platform))
     final = ledger(platform, job_ids)
     assert {final.status(j) for j in job_ids} == {"succeeded"}
     # AND no job that succeeded was generated twice after it succeeded
@@ -85,7 +85,7 @@ def test_jobs_that_always_fail_are_dead_lettered_with_a_reason_and_a_redrive_com
     job_ids = set(submit(platform, [f"dlq {uuid.uuid4().hex} #{i}: a paper boat" for i in range(2)]))
     with failing_calls({("s3", "PutObject"): 1}) as injected:
         # WHEN the worker has received each message maxReceiveCount times
-        assert drain(platform, lambda: queue_depth(platform) == 0, timeout=60)
+        assert drain(platform, lambda: queue_empty(platform), timeout=60)
     # THEN both are in the DLQ and their records say why
     assert injected["s3.PutObject"] >= 2
     book = ledger(platform, job_ids)
@@ -93,5 +93,5 @@ def test_jobs_that_always_fail_are_dead_lettered_with_a_reason_and_a_redrive_com
     assert all("injected s3 PutObject fault" in str(book.records[j]["error"]) for j in job_ids)
     # AND a redrive (receive → send → delete, moto has no StartMessageMoveTask) completes them
     assert redrive(platform) >= 2
-    assert drain(platform, lambda: queue_depth(platform) == 0)
+    assert drain(platform, lambda: queue_empty(platform))
     assert {ledger(platform, job_ids).status(j) for j in job_ids} == {"succeeded"}

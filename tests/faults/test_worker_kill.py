@@ -19,7 +19,7 @@ import uuid
 import pytest
 from imagegen_local.serve import LocalPlatform
 
-from tests.faults.accounting import drain, ledger, queue_depth, submit
+from tests.faults.accounting import drain, ledger, queue_empty, submit
 from tests.faults.local import ROOT, emulator_reset, emulator_stats
 
 pytestmark = pytest.mark.faults
@@ -72,7 +72,7 @@ def test_a_worker_killed_mid_batch_loses_no_job(platform: LocalPlatform) -> None
             f"the kill (after {kill_after}) did not land mid-drain"
         )
         # AND another worker drains the queue
-        assert drain(platform, lambda: queue_depth(platform) == 0, timeout=90)
+        assert drain(platform, lambda: queue_empty(platform), timeout=90)
     finally:
         if child.poll() is None:
             child.kill()

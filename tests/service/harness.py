@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from imagegen_local import queues
 from imagegen_service.handlers import api, worker
 
 
@@ -108,15 +109,7 @@ def drain(sqs: Any, queue_url: str, queue_arn: str, *, timeout_s: float = 60.0, 
             QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], WaitTimeSeconds=0
         ).get("Messages", [])
         if not received:
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=queue_url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-            )["Attributes"]
-            if (
-                int(attributes["ApproximateNumberOfMessages"])
-                + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-                == 0
-            ):
+            if queues.is_empty(sqs, queue_url):  # not one reading: see imagegen_local.queues
                 return report
             time.sleep(0.1)
             continue

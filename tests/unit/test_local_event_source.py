@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from imagegen_local.event_source import QueueEventSource, failed_ids, to_sqs_event
+from imagegen_local.queues import depth
 from moto.server import ThreadedMotoServer
 
 REGION = "eu-west-1"
@@ -44,13 +45,6 @@ def queue(sqs: Any, request: pytest.FixtureRequest) -> tuple[str, str, str]:
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn, dlq_url
-
-
-def depth(sqs: Any, url: str) -> int:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
 def source(sqs: Any, queue: tuple[str, str, str], handler: Any, **kw: Any) -> QueueEventSource:
