@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from imagegen_local import queues
 from imagegen_local.client import BearerAuth, ImagegenClient
 from imagegen_local.embedded import EmulatorKnobs
 from imagegen_local.serve import LocalOptions, LocalPlatform
@@ -113,9 +114,7 @@ def test_a_fleet_drains_a_paced_backlog_without_timeouts_or_dead_letters(fleet: 
     # no container ran past its deadline,
     assert stats.invocation_timeouts == 0 and stats.longest_invocation_s <= WORKER_TIMEOUT_S, stats
     # none was dead-lettered (with maxReceiveCount 2, pacing counted as receives would have sent some there),
-    sqs = fleet.aws.client("sqs")
-    dlq = sqs.get_queue_attributes(QueueUrl=fleet.aws.data_plane.dlq_url, AttributeNames=["All"])["Attributes"]
-    assert int(dlq["ApproximateNumberOfMessages"]) + int(dlq["ApproximateNumberOfMessagesNotVisible"]) == 0
+    assert queues.depth(fleet.aws.client("sqs"), fleet.aws.data_plane.dlq_url) == 0
     assert not any(job.get("dead_lettered") for job in jobs)
     # AND each image was paid once, and after warming up the fleet does not grossly overshoot the capacity
     model = fleet.aws.emulator_stats()["models"]["titan-image-v1"]
