@@ -8,10 +8,11 @@ signals instead; the catalogue's figure is only where it starts.
 How it holds across N Lambda containers: the state of each model is ONE item in DynamoDB (the
 idempotency table, key ``imagegen.pace#MODEL``) holding the fleet-wide rate and the next free call
 slot. A container takes a slot with a conditional write (optimistic concurrency on ``version``), so
-calls from the whole fleet are spaced ``1 / rate`` apart however many containers run, and a fresh
+calls from the whole fleet are spaced ``cost / rate`` apart however many containers run, and a fresh
 container starts no burst: it queues behind the fleet's slots.
 
-The rate (calls per second, fleet-wide):
+The rate (units per second, fleet-wide; a unit is one image at the model's default size, as the
+emulator's capacity counts it, so a call of four images takes four units of the schedule):
 
 - a floor at ``FLOOR_SHARE`` of the starting pace: a background of throttles that come at any pace
   (indistinguishable from a spent capacity, call by call) cannot drive the rate to nothing;
@@ -120,6 +121,8 @@ class PaceState:
     climb: int = 0  # answered calls since the approach ended
     window_start: float = 0.0  # epoch seconds: since when ``window_answered`` counts (the last decrease)
     window_answered: int = 0  # calls the fleet got answered since ``window_start``
+    window_units: float = 0.0  # the units of those calls (the rate is in units)
+    last_cost: float = 1.0  # units of the last call granted a slot
     turned_away: float = 0.0  # epoch seconds: when a caller last got ``Deferred``
     deferred_line: float = 0.0  # epoch seconds: when the next deferred caller is told to come back
     version: int = 0
@@ -207,6 +210,7 @@ class Grant:
     rate: float
     waited: bool = True  # the slot was later than asked: the pace, not demand, was the limit
     granted_at: float = 0.0  # epoch seconds: when the slot was taken (at the pace of then)
+    cost: float = 1.0  # units of the call
 
 
 @dataclass(frozen=True)
@@ -279,17 +283,19 @@ class FleetPacer:
                     return Deferred(model, wait_s=line - now)
                 continue
 
-            new = replace(state, next_slot=slot + cost / state.rate, version=state.version + 1)
+            new = replace(state, next_slot=slot + cost / state.rate, last_cost=cost, version=state.version + 1)
             if self.store.save(model, new, expected_version=version):
                 # the pace was the limit if this call waited for its slot, or if callers were turned away
                 # lately (a job deferred through the queue comes back at its slot: it waited there)
-                recent = max(TURNED_AWAY_S, 2 / state.rate)
+                # (within two intervals of calls this dear: a 4-unit call at 10 units/min comes every 24 s)
+                recent = max(TURNED_AWAY_S, 2 * max(cost, state.last_cost) / state.rate)
                 return Grant(
                     model,
                     slot=slot,
                     rate=state.rate,
                     waited=slot > now or (state.turned_away > 0 and now - state.turned_away < recent),
                     granted_at=now,
+                    cost=cost,
                 )
         # Heavy contention on the item: many containers are taking slots, so there is no shortage of callers.
         return Deferred(model, wait_s=1.0 / self.start_rate(model))
@@ -311,13 +317,16 @@ class FleetPacer:
             # before the decrease but sent after it counts here (unlike a throttle's evidence, in ``throttled``)
             if grant.slot >= state.decreased_at:
                 state = replace(
-                    state, window_start=state.window_start or now, window_answered=state.window_answered + 1
+                    state,
+                    window_start=state.window_start or now,
+                    window_answered=state.window_answered + 1,
+                    window_units=_units(state) + grant.cost,
                 )
             if not grant.waited:
                 # demand, not the pace, was the limit: no evidence a higher pace works
                 return state
             if not state.ceiling:
-                step = (1 + SLOW_START) ** min(1.0, 1 / (state.rate * SLOW_START_S))
+                step = (1 + SLOW_START) ** min(1.0, grant.cost / (state.rate * SLOW_START_S))
                 if now - state.window_start > SLOW_START_WINDOW_S:
                     # keep the measure recent (the end of slow start is bounded by it): about the last few
                     # seconds, counting the older half as if it were as fast as the whole (so, if anything, low)
@@ -325,6 +334,7 @@ class FleetPacer:
                         state,
                         window_start=now - (now - state.window_start) / 2,
                         window_answered=state.window_answered // 2,
+                        window_units=state.window_units / 2,
                     )
                 return replace(state, rate=state.rate * step)
             target = APPROACH * state.ceiling
@@ -360,21 +370,22 @@ class FleetPacer:
             # the end of slow start the rate answered over its last few seconds does.
             window = now - state.window_start if state.window_start else 0.0
             if window >= MEASURE_MIN_S and state.window_answered >= MEASURE_MIN_CALLS and recent:
-                rate = min(rate, state.window_answered / window)
+                rate = min(rate, _units(state) / window)
             rate = max(self.floor(grant.model), rate)
             return replace(
                 state,
                 rate=rate,
-                # the calls already granted go out at the old spacing; the next one waits a new (one-unit)
-                # interval after the last of them. After ``now`` only, it came too soon after them for a
+                # the calls already granted go out at the old spacing; the next one waits the last one's
+                # units at the new pace after it. After ``now`` only, it came too soon after them for a
                 # one-unit capacity, was throttled and cut the pace again: through the queue at 30/min, 0.71 of
                 # the capacity in tests/unit/test_pacing.py's simulation, 0.89 now
-                next_slot=max(state.next_slot - 1 / state.rate + 1 / rate, now + 1 / rate),
+                next_slot=max(state.next_slot + state.last_cost * (1 / rate - 1 / state.rate), now + 1 / rate),
                 ceiling=min(state.rate, rate / BETA),
                 decreased_at=now,
                 climb=0,
                 window_start=now,
                 window_answered=0,
+                window_units=0.0,
             )
 
         self._update(grant.model, shrink)
@@ -390,3 +401,8 @@ def backoff_s(attempt: int, *, base: float = 1.0, cap: float = 30.0, rng: Callab
 
     roll = (rng or random.random)()
     return max(1.0, math.ceil(roll * min(cap, base * 2**attempt)))
+
+
+def _units(state: PaceState) -> float:
+    """Units answered in the window; an item written before units were counted has calls only (one unit each)."""
+    return state.window_units or float(state.window_answered)

@@ -52,13 +52,14 @@ def simulate(
     window_s: float = MAX_PACING_WAIT_S,
     random_throttles: float = 0.0,
     through_queue: bool = False,
+    units: float = 1.0,
 ) -> Run:
     """``containers`` workers, each: take a slot (never waiting more than ``window_s``, by default the worker's
     own limit), call at it, repeat.
     While one waits for its slot the others go on taking theirs, as containers do.
     A deferred job is retried at once by default; ``through_queue``: it comes back after its wait rounded
     up to whole seconds, as an SQS message with ``DelaySeconds`` does (an integer, 0–900: Amazon SQS API
-    Reference, SendMessage). The oracle is the emulator's own admission (the hidden capacity the issue
+    Reference, SendMessage). Each call costs ``units`` of the capacity (a larger image costs more). The oracle is the emulator's own admission (the hidden capacity the issue
     specifies); the thresholds below are the issue's bench targets (CONTRACT §4)."""
     now = [0.0]
     backend = EmulatorBackend(
@@ -76,7 +77,7 @@ def simulate(
         now[0] = at
         pacer = pacers[who]
         if grant is None:  # the container takes its next job's slot
-            ticket = pacer.reserve(MODEL, latest_start=at + window_s)
+            ticket = pacer.reserve(MODEL, latest_start=at + window_s, cost=units)
             if isinstance(ticket, Deferred):  # the job goes back to the queue; this container takes the next one
                 run.deferred += 1
                 heapq.heappush(events, (at + (math.ceil(ticket.wait_s) if through_queue else 0.05), who, None))
@@ -85,7 +86,7 @@ def simulate(
                 heapq.heappush(events, (ticket.slot, who, ticket))
             continue
         try:
-            call(backend, rng, random_throttles)
+            call(backend, rng, random_throttles, units)
         except exc.ThrottlingException:
             run.throttled.append(at)
             pacer.throttled(grant)
@@ -97,10 +98,13 @@ def simulate(
     return run
 
 
-def call(backend: EmulatorBackend, rng: random.Random, random_throttles: float) -> None:
+STEP = "40:titan-image-v1=75;80:titan-image-v1=150"
+
+
+def call(backend: EmulatorBackend, rng: random.Random, random_throttles: float, units: float = 1.0) -> None:
     if rng.random() < random_throttles:  # a throttle unrelated to the load (the emulator's injected kind)
         raise exc.ThrottlingException("injected")
-    backend.admit(SPEC, 1.0)
+    backend.admit(SPEC, units)
 
 
 @pytest.mark.parametrize("capacity", [30.0, 240.0, 1200.0])
@@ -116,6 +120,46 @@ def test_a_fleet_learns_the_hidden_capacity_and_uses_it(capacity: float) -> None
     # AND the fleet never got more than the capacity plus the emulator's burst allowance
     answered = sum(1 for t in run.answered if seconds / 2 <= t < seconds)
     assert answered <= capacity / 60 * seconds / 2 + max(1.0, capacity / 60 * CAPACITY_BURST_S)
+
+
+@pytest.mark.parametrize("units", [2.0, 4.0])
+def test_calls_of_several_units_use_the_capacity_as_one_unit_calls_do(units: float) -> None:
+    # GIVEN jobs of several units each (Titan's numberOfImages, or a size above 1024x1024: bedrock.call_units),
+    # four containers deferring through the queue, from the catalogue's 10 RPM, against a capacity of 30
+    # such calls a minute
+    capacity, seconds = 30 * units, 3600.0
+    run = simulate(capacity=capacity, seconds=seconds, start_rpm=10, units=units, through_queue=True)
+    steady = run.rate_per_min(seconds / 2, seconds) * units
+    throttled = len(run.throttled) / (len(run.answered) + len(run.throttled))
+    # THEN the fleet holds the capacity as it does with one-unit calls (when the controller counted calls
+    # where its rate is in units: 0.27 of the capacity at two units, 0.08 at four)
+    assert steady / capacity >= 0.90, (steady, capacity)
+    assert throttled <= 0.05, (len(run.throttled), len(run.answered))
+    answered = sum(units for t in run.answered if seconds / 2 <= t < seconds)
+    assert answered <= capacity / 60 * seconds / 2 + max(1.0, capacity / 60 * CAPACITY_BURST_S)
+
+
+@pytest.mark.parametrize("through_queue", [False, True])
+def test_a_fleet_of_dearer_calls_behaves_as_the_one_unit_fleet_scaled(through_queue: bool) -> None:
+    # GIVEN the bench's step run (150/min, halved at 40 s, restored at 80 s, from 60/min), once in one-unit
+    # calls and once in calls of 2.5 units with the capacity and the start scaled alike: to the emulator's
+    # admission the two are the same load
+    base = simulate(capacity=150, seconds=140, start_rpm=60, schedule=STEP, through_queue=through_queue)
+    units = 2.5
+    schedule = STEP.replace("=75", f"={75 * units}").replace("=150", f"={150 * units}")
+    dear = simulate(
+        capacity=150 * units,
+        seconds=140,
+        start_rpm=60 * units,
+        schedule=schedule,
+        through_queue=through_queue,
+        units=units,
+    )
+    # THEN the fleet makes the same calls at the same times. It fell behind where the controller counted
+    # calls for units: the answered rate bounding a decrease, the re-spacing after one, slow start's growth,
+    # and how long a deferred caller keeps a call counted as paced (each one is caught here)
+    assert len(dear.answered) == len(base.answered) and len(dear.throttled) == len(base.throttled)
+    assert dear.answered == pytest.approx(base.answered, abs=1e-6)
 
 
 def test_capacity_halved_then_doubled_is_followed_within_thirty_seconds() -> None:
