@@ -1,8 +1,8 @@
 """Capacity derived from the model quotas: worker concurrency and API throttling.
 
 Pure functions of the stack settings and the catalogue's quotas, so the program, the cost tooling
-and the tests compute the same numbers. A model's RPM is the increase the stack requests
-(``quota_request_rpm``) when it requests one, else the catalogue's default quota. Since 2026-05-27
+and the tests compute the same numbers. A model's RPM is the stack's ``pace_start_rpm`` when set,
+else the increase it requests (``quota_request_rpm``), else the catalogue's default quota. Since 2026-05-27
 Bedrock enforces token quotas, not RPM (``catalogue.QUOTA_MODEL``): these figures are the plan the
 worker's fleet controller starts from, and the fleet's size; the controller finds the real rate.
 """
@@ -35,8 +35,8 @@ class ApiThrottle:
 
 
 def model_rpm(enabled: EnabledModel) -> int:
-    """Requests per minute the stack plans for this model."""
-    return enabled.quota_request_rpm or enabled.spec.quota.default_rpm
+    """Requests per minute the stack plans for this model (where the fleet's pace starts)."""
+    return enabled.pace_start_rpm or enabled.quota_request_rpm or enabled.spec.quota.default_rpm
 
 
 def models_rpm(settings: StackSettings) -> dict[str, int]:

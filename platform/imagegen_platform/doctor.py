@@ -703,7 +703,8 @@ def _check_quotas(aws: _Aws, settings: StackSettings, report: DoctorReport) -> N
                     "pulumi up files the increase request the stack asks for; until AWS grants it the worker "
                     "paces to the lower value"
                     if requested
-                    else f"request an increase (models[{index}].quota_request_rpm) or plan for {value:g} RPM",
+                    else f"request an increase (models[{index}].quota_request_rpm) or plan for {value:g} RPM "
+                    f"(models[{index}].pace_start_rpm: {value:g})",
                     subject=key,
                 )
             )

@@ -98,6 +98,10 @@ class EnabledModel(_Model):
     licence: LicenceRecord
     quota_request_rpm: int | None = Field(default=None, gt=0, le=100_000)
     quota_code: str | None = Field(default=None, pattern=r"^L-[0-9A-F]{8}$")
+    # Where the fleet's pace for this model starts (RPM) without asking AWS for anything: the controller
+    # learns the real rate from throttles but never goes below a quarter of its start (pacing.FLOOR_SHARE),
+    # so an account that serves far less than the requested or default figure wants this set near it.
+    pace_start_rpm: int | None = Field(default=None, gt=0, le=100_000)
 
     @property
     def spec(self) -> catalogue.ModelSpec:

@@ -288,6 +288,33 @@ def test_quota_below_the_planned_capacity_warns_and_an_unknown_code_fails(
     assert code == 1 and check["status"] == "fail" and "L-1A2B3C4D does not exist" in check["message"]
 
 
+def _code_only(config: dict[str, Any]) -> None:
+    config["imagegen:settings"]["models"][1]["quota_code"] = "L-1A2B3C4D"
+
+
+def _code_and_pace_start(config: dict[str, Any]) -> None:
+    _code_only(config)
+    config["imagegen:settings"]["models"][1]["pace_start_rpm"] = 1
+
+
+def test_an_account_serving_less_than_the_plan_is_told_where_to_start_the_pace(
+    acme_account: OfflineAccount, acme_settings: StackSettings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    make_healthy(acme_account, acme_settings)
+    acme_account.set_bedrock(
+        {"models": {"sd3-5-large": {"quota_code": "L-1A2B3C4D"}}, "quotas": {"us-west-2": {"L-1A2B3C4D": 1}}}
+    )
+    # GIVEN no increase requested and an account quota of 1 RPM, below the catalogue's default the plan uses
+    code, report = doctor(capsys, "--config-file", _variant(tmp_path, _code_only))
+    [check] = by_name(report, "quota", "sd3-5-large")
+    # THEN a warning that names the setting which starts the pace there without asking AWS for anything
+    assert code == 0 and check["status"] == "warn"
+    assert "models[1].pace_start_rpm: 1" in check["remediation"], check
+    # AND once set, the plan matches the account
+    code, report = doctor(capsys, "--config-file", _variant(tmp_path, _code_and_pace_start))
+    assert by_name(report, "quota", "sd3-5-large")[0]["status"] == "pass"
+
+
 def _to_ireland(config: dict[str, Any]) -> None:
     config["aws:region"] = "eu-west-1"
     for model in config["imagegen:settings"]["models"]:

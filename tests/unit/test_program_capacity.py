@@ -20,6 +20,20 @@ def test_prod_concurrency_follows_its_models_quotas() -> None:
     assert capacity.worker_max_concurrency(settings) == expected
 
 
+def test_a_pace_start_is_where_the_fleet_starts_whatever_the_quota_figures() -> None:
+    # GIVEN prod, whose first model has a quota increase requested, told to start its pace at 4 RPM
+    settings = settings_of("prod")
+    first = settings.models[0].model_copy(update={"quota_request_rpm": 500, "pace_start_rpm": 4})
+    started = settings.model_copy(update={"models": [first, *settings.models[1:]]})
+    # THEN the plan (the worker's IMAGEGEN_MODEL_RPM, the fleet's size) starts from 4, not from 500
+    assert capacity.models_rpm(started)[first.model] == 4
+    unset = settings.model_copy(
+        update={"models": [first.model_copy(update={"pace_start_rpm": None}), *settings.models[1:]]}
+    )
+    assert capacity.models_rpm(unset)[first.model] == 500
+    assert capacity.worker_max_concurrency(started) < capacity.worker_max_concurrency(unset)
+
+
 def test_explicit_worker_concurrency_wins() -> None:
     settings = settings_of("prod")
     pinned = settings.model_copy(update={"worker": settings.worker.model_copy(update={"max_concurrency": 7})})

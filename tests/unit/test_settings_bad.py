@@ -52,6 +52,7 @@ BAD: dict[str, tuple[Callable[[Settings], None], tuple[str, ...]]] = {
         ("models[1].region", "not offered in us-east-1"),
     ),
     "quota request without code": (_set("models.1.quota_request_rpm", 50), ("models.1", "quota_code")),
+    "pace start 0": (_set("models.0.pace_start_rpm", 0), ("models.0.pace_start_rpm", "greater than 0")),
     "customer env without customer": (_set("environment", "customer"), ("customer", "needs the customer block")),
     "jwt without issuer": (_set("api", {"auth": "jwt", "jwt_audience": ["x"]}), ("api", "jwt_issuer")),
     "bad log retention": (
