@@ -191,6 +191,8 @@ def test_quotas_per_model_with_derived_capacity_and_drain_time(capsys: pytest.Ca
     rows = {row["model"]: row for row in report["models"]}
     core = rows["stable-image-core"]
     assert (core["default_rpm"], core["requested_rpm"], core["planned_rpm"]) == (10, None, 10)
+    # the pace starts from the catalogue's figure and never goes below a quarter of it (pacing.py)
+    assert core["paced"]["start_from"] == "catalogue default" and core["paced"]["floor_rpm"] == 2.5
     assert core["region"] == "us-west-2"
     assert core["quota_name"] == "On-demand InvokeModel requests per minute for Stable Image Core"
     # THEN 30,000 images at 10 RPM drain in 3,000 minutes

@@ -311,6 +311,7 @@ def _print_estimate(result: Any) -> None:
 
 def quota_rows(stack: str, config_file: Path | None, backlog: int, images_per_request: int) -> dict[str, Any]:
     from imagegen_service import catalogue
+    from imagegen_service.pacing import FLOOR_SHARE
 
     from imagegen_platform import capacity
     from imagegen_platform.settings import load_stack
@@ -341,7 +342,19 @@ def quota_rows(stack: str, config_file: Path | None, backlog: int, images_per_re
                     if enabled.quota_request_rpm is not None and enabled.effective_quota_code
                     else None
                 ),
-                "paced": {"start_rpm": rpm, "then": "learnt from throttles by the fleet controller (pacing.py)"},
+                "paced": {
+                    "start_rpm": rpm,
+                    "start_from": (
+                        "pace_start_rpm"
+                        if enabled.pace_start_rpm
+                        else "quota_request_rpm"
+                        if enabled.quota_request_rpm
+                        else "catalogue default"
+                    ),
+                    # the controller never paces below this (pacing.FLOOR_SHARE of the start)
+                    "floor_rpm": round(rpm * FLOOR_SHARE, 3),
+                    "then": "learnt from throttles by the fleet controller (pacing.py)",
+                },
                 "unknown": [
                     "tokens per image (not published)",
                     "the token quota's code and value for this model",
@@ -412,16 +425,19 @@ def run_quotas(args: argparse.Namespace) -> int:
             code,
             default,
             requested,
-            f"{row['planned_rpm']} RPM, then learnt",
+            f"{row['planned_rpm']} RPM ({row['paced']['start_from']}); learnt, ≥ {row['paced']['floor_rpm']:g}",
             _duration(row["drain_minutes"]),
         )
     console = _console()
     console.print(table)
+    from imagegen_service.pacing import FLOOR_SHARE
+
     model = report["quota_model"]
     console.print(
         f"Quota model: Bedrock enforces {model['enforced']} since {model['since']} ({model['source']}); RPM rows "
         "are gone. Requested: only quota codes the catalogue or the stack confirms. Paced: the worker's fleet "
-        "controller starts at the planned RPM and learns the real rate from throttles. Unknown: tokens per "
+        "controller starts at the planned RPM, learns the real rate from throttles, and never goes below "
+        f"{FLOOR_SHARE:.0%} of its start (a model's pace_start_rpm setting starts it elsewhere). Unknown: tokens per "
         "image and the image models' token quota codes."
     )
     throttle = report["api_throttle"]
