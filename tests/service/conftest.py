@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from imagegen_local.dataplane import DataPlane, DataPlaneNames, create_data_plane
 from imagegen_service import config as cfg
 from imagegen_service.provenance_testcerts import write_test_chain
-from moto.server import ThreadedMotoServer
 
 REGION = "us-west-2"
 SIGNING_KEY_ID = "K2IMAGEGENTEST"
@@ -63,15 +62,6 @@ AWS_TEST_CREDENTIALS = {
 @pytest.fixture(scope="session", autouse=True)
 def _quiet_servers() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture(scope="session")

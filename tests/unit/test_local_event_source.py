@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from imagegen_local.event_source import QueueEventSource, failed_ids, to_sqs_event
 from imagegen_local.queues import depth
-from moto.server import ThreadedMotoServer
 
 REGION = "eu-west-1"
 
 
 @pytest.fixture(scope="module")
-def sqs() -> Iterator[Any]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield boto3.client(
-        "sqs",
-        endpoint_url=f"http://{host}:{port}",
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+def sqs(moto_url: str) -> Any:
+    return boto3.client(
+        "sqs", endpoint_url=moto_url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ The oracle is moto's own bookkeeping: each test reads the message's real ``visib
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -15,24 +14,15 @@ import moto.sqs.models as moto_sqs
 import pytest
 from imagegen_local import queues
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.server import ThreadedMotoServer
 
 REGION = "eu-west-2"
 
 
 @pytest.fixture(scope="module")
-def sqs() -> Iterator[Any]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield boto3.client(
-        "sqs",
-        endpoint_url=f"http://{host}:{port}",
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+def sqs(moto_url: str) -> Any:
+    return boto3.client(
+        "sqs", endpoint_url=moto_url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    server.stop()
 
 
 class SteppingClock:
