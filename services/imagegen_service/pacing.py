@@ -62,7 +62,11 @@ DOUBLING = 25
 """…and the step doubles every this many answered calls without a throttle (or every ``DOUBLING_S``)…"""
 DOUBLING_S = 4.0
 MAX_STEP = 0.1
-"""…up to 10 % per call."""
+"""…up to 10 % per call, and never faster than slow start grows (×1.5 per 2 s of calls): at 150/min,
+10 % a call compounds to ×1.6 per 2 s. In tests/unit/test_pacing.py's step run (the bench's: 150/min,
+halved at 40 s, restored at 80 s) the pace then climbed to 4.0 × the restored capacity behind its burst
+allowance, and 24 calls were throttled after the step up; with the bound, 2.4 × and 12, and the
+utilisation after it is unchanged."""
 SLOW_START = 0.5
 """Until the first throttle (no ceiling known), the rate grows by half…"""
 SLOW_START_S = 2.0
@@ -326,7 +330,7 @@ class FleetPacer:
                 # demand, not the pace, was the limit: no evidence a higher pace works
                 return state
             if not state.ceiling:
-                step = (1 + SLOW_START) ** min(1.0, grant.cost / (state.rate * SLOW_START_S))
+                step = _slow_start_step(state, grant)
                 if now - state.window_start > SLOW_START_WINDOW_S:
                     # keep the measure recent (the end of slow start is bounded by it): about the last few
                     # seconds, counting the older half as if it were as fast as the whole (so, if anything, low)
@@ -345,6 +349,7 @@ class FleetPacer:
             # decrease, whichever is further: a capacity that grew is found in seconds even at a slow pace
             quiet_s = now - state.decreased_at if state.decreased_at else 0.0
             step = min(MAX_STEP, GROWTH * 2 ** max(state.climb / DOUBLING, quiet_s / DOUBLING_S))
+            step = min(step, _slow_start_step(state, grant) - 1)
             return replace(state, rate=state.rate * (1 + step), climb=state.climb + 1)
 
         self._update(grant.model, grow)
@@ -406,3 +411,9 @@ def backoff_s(attempt: int, *, base: float = 1.0, cap: float = 30.0, rng: Callab
 def _units(state: PaceState) -> float:
     """Units answered in the window; an item written before units were counted has calls only (one unit each)."""
     return state.window_units or float(state.window_answered)
+
+
+def _slow_start_step(state: PaceState, grant: Grant) -> float:
+    """The factor slow start grows the rate by for this call: ×(1 + SLOW_START) per SLOW_START_S seconds'
+    worth of the fleet's calls (the call's units at the rate), at most once per call."""
+    return float((1 + SLOW_START) ** min(1.0, grant.cost / (state.rate * SLOW_START_S)))

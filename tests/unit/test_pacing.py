@@ -24,7 +24,16 @@ from imagegen_emulator.knobs import Knobs, parse_schedule
 from imagegen_emulator.models import CAPACITY_BURST_S, EmulatorBackend
 from imagegen_service import catalogue
 from imagegen_service.bedrock import MAX_PACING_WAIT_S
-from imagegen_service.pacing import Deferred, DynamoPaceStore, FleetPacer, Grant, MemoryPaceStore, PaceState
+from imagegen_service.pacing import (
+    SLOW_START,
+    SLOW_START_S,
+    Deferred,
+    DynamoPaceStore,
+    FleetPacer,
+    Grant,
+    MemoryPaceStore,
+    PaceState,
+)
 
 MODEL = "titan-image-v1"
 SPEC = catalogue.lookup(MODEL)
@@ -261,6 +270,35 @@ def test_one_decrease_per_throttled_generation_of_calls() -> None:
     state = pacer.state(MODEL)
     assert state.rate == pytest.approx(0.5 * 0.85)  # then one multiplicative decrease per generation
     assert state.ceiling == pytest.approx(0.5)
+
+
+def test_a_long_climb_never_grows_the_pace_faster_than_slow_start() -> None:
+    # GIVEN a fleet at 150/min, throttled once, then answered call after call for two minutes (a capacity
+    # that grew: the climb's step keeps doubling)
+    clock = [1000.0]
+    pacer = FleetPacer(MemoryPaceStore(), {MODEL: 150}, clock=lambda: clock[0])
+
+    def call(outcome: Any) -> None:
+        ticket = pacer.reserve(MODEL, latest_start=1e12)
+        assert isinstance(ticket, Grant)
+        clock[0] = ticket.slot
+        outcome(ticket)
+
+    call(pacer.throttled)
+    trace = [(clock[0], pacer.state(MODEL).rate)]
+    while clock[0] < 1120 and trace[-1][1] < 100:
+        call(pacer.answered)
+        trace.append((clock[0], pacer.state(MODEL).rate))
+    # THEN over any two seconds the pace grew at most as slow start grows it (x1.5 per 2 s): 10 % a call
+    # compounds faster at this pace, and behind a burst allowance the pace outran a restored capacity 4-fold
+    assert pacer.state(MODEL).climb > 0
+    worst = max(
+        later / earlier
+        for i, (start, earlier) in enumerate(trace)
+        for at, later in trace[i + 1 :]
+        if at - start <= SLOW_START_S
+    )
+    assert worst <= 1 + SLOW_START + 1e-9, worst
 
 
 def test_the_dynamodb_store_is_conditional_on_the_version(dynamodb_table: tuple[Any, str]) -> None:
