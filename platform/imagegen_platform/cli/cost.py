@@ -371,6 +371,7 @@ def quota_rows(stack: str, config_file: Path | None, backlog: int, images_per_re
             "since": catalogue.QUOTA_MODEL_SINCE,
             "source": catalogue.QUOTA_MODEL_SOURCE,
             "rpm_rows": "removed from Service Quotas: an RPM figure here is a starting pace, not a limit",
+            "pace_floor_share": FLOOR_SHARE,
         },
         "worker_batch_size": capacity.worker_batch_size(settings),
         "backlog_images": backlog,
@@ -430,14 +431,12 @@ def run_quotas(args: argparse.Namespace) -> int:
         )
     console = _console()
     console.print(table)
-    from imagegen_service.pacing import FLOOR_SHARE
-
     model = report["quota_model"]
     console.print(
         f"Quota model: Bedrock enforces {model['enforced']} since {model['since']} ({model['source']}); RPM rows "
         "are gone. Requested: only quota codes the catalogue or the stack confirms. Paced: the worker's fleet "
         "controller starts at the planned RPM, learns the real rate from throttles, and never goes below "
-        f"{FLOOR_SHARE:.0%} of its start (a model's pace_start_rpm setting starts it elsewhere). Unknown: tokens per "
+        f"{model['pace_floor_share']:.0%} of its start (a model's pace_start_rpm setting starts it elsewhere). Unknown: tokens per "
         "image and the image models' token quota codes."
     )
     throttle = report["api_throttle"]
