@@ -155,10 +155,11 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     ),
     "aws:dynamodb/tableItem:TableItem": ResourceActions(
         "internal/service/dynamodb/table_item.go",
-        # Create and update are PutItem (a changed key: DeleteItem then PutItem).
+        # Create is a conditional PutItem; an update of the item is UpdateItem (resourceTableItemUpdate),
+        # then DeleteItem of the old record when the key changed. Read is a consistent GetItem.
         create=("dynamodb:PutItem",),
         read=("dynamodb:GetItem",),
-        update=("dynamodb:PutItem", "dynamodb:DeleteItem"),
+        update=("dynamodb:UpdateItem", "dynamodb:DeleteItem"),
         delete=("dynamodb:DeleteItem",),
     ),
     # ------------------------------------------------------------------ functions
