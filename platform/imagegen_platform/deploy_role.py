@@ -166,8 +166,9 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     "aws:iam/role:Role": ResourceActions(
         "internal/service/iam/role.go",
         create=("iam:CreateRole",),
-        # Read: GetRole (tags come with it), the inline and attached policies it reports.
-        read=("iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"),
+        # Read: GetRole (tags come with it), the inline policies (each read: our RolePolicy resources are
+        # inline policies of the role) and the attached ones it reports.
+        read=("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"),
         update=("iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy"),
         # Delete detaches and removes what is left, and instance profiles.
         delete=("iam:ListInstanceProfilesForRole", "iam:DeleteRole"),
@@ -286,7 +287,8 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         "internal/service/kms/key.go",
         create=("kms:CreateKey", "kms:EnableKeyRotation"),
         read=("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"),
-        update=("kms:PutKeyPolicy", "kms:EnableKeyRotation"),
+        # UpdateKeyDescription: a description that changes (ours names the stack's base name).
+        update=("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:UpdateKeyDescription"),
         delete=("kms:ScheduleKeyDeletion",),
         tag=("kms:TagResource", "kms:UntagResource", "kms:ListResourceTags"),
     ),
