@@ -63,7 +63,9 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     "aws:s3/bucket:Bucket": ResourceActions(
         f"{_S3}/bucket.go",
         # CreateBucket, then HeadBucket until it exists (s3:ListBucket authorises HeadBucket).
-        create=("s3:CreateBucket", "s3:ListBucket"),
+        # Tags go in the CreateBucket request, which then also needs s3:TagResource (without it the
+        # provider's first CreateBucket is denied and repeated without tags, then PutBucketTagging).
+        create=("s3:CreateBucket", "s3:TagResource", "s3:ListBucket"),
         # resourceBucketRead reads every bucket sub-configuration it still reports.
         read=(
             "s3:ListBucket",
