@@ -331,8 +331,8 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             "servicequotas:GetServiceQuota",
             "servicequotas:GetAWSDefaultServiceQuota",
             "servicequotas:GetRequestedServiceQuotaChange",
-            # Finding an open request for the quota: UNCONFIRMED whether the provider lists the
-            # history; read-only, so granted (safe side).
+            # Finding an open request for the quota before asking again: 2026 revisions of the provider
+            # list the quota's request history (always in one, with wait_for_fulfillment in another).
             "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota",
         ),
         update=("servicequotas:RequestServiceQuotaIncrease",),
