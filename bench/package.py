@@ -16,8 +16,6 @@ import importlib.metadata as metadata
 import re
 import shutil
 import tempfile
-import zipfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +34,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def zipped_size(files: Iterable[tuple[Path, str]]) -> tuple[int, int]:
-    """(zipped bytes, unzipped bytes) of a deflate archive holding ``files`` (path, archive name)."""
-    unzipped = 0
-    with tempfile.TemporaryFile() as handle:
-        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path, name in files:
-                archive.write(path, name)
-                unzipped += path.stat().st_size
-        handle.seek(0, 2)
-        return handle.tell(), unzipped
+zipped_size = packaging.zipped_size
 
 
 def build_layer_copy(scratch: Path) -> Path:
@@ -159,7 +148,7 @@ def measure(quick: bool) -> dict[str, Any]:
     code_zip, code_raw = zipped_size(code_files)
     with tempfile.TemporaryDirectory(prefix="imagegen-bench-layer-") as scratch:
         layer_root = build_layer_copy(Path(scratch))
-        layer_files = [(p, p.relative_to(layer_root).as_posix()) for p in sorted(layer_root.rglob("*")) if p.is_file()]
+        layer_files = packaging.layer_files(layer_root)
         layer_zip, layer_raw = zipped_size(layer_files)
         layer = layer_distributions(layer_root)
         # pip compiles with the interpreter running it: .pyc for another Python version is dead weight

@@ -10,6 +10,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import pulumi
@@ -101,17 +104,80 @@ def prune_runtime_provided(site: Path) -> list[str]:
     return removed
 
 
+class PackageTooLarge(ValueError):
+    """The layer or the function would not upload: names the Lambda limit and the measured size."""
+
+
+def layer_files(layer_root: Path) -> list[tuple[Path, str]]:
+    """The layer's files as (path, name inside the archive), in a stable order."""
+    return [(p, p.relative_to(layer_root).as_posix()) for p in sorted(layer_root.rglob("*")) if p.is_file()]
+
+
+def zipped_size(files: Iterable[tuple[Path, str]]) -> tuple[int, int]:
+    """(zipped bytes, unzipped bytes) of a deflate archive holding ``files`` (path, archive name), as
+    Pulumi's FileArchive and AssetArchive upload them."""
+    unzipped = 0
+    with tempfile.TemporaryFile() as handle:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path, name in files:
+                archive.write(path, name)
+                unzipped += path.stat().st_size
+        handle.seek(0, 2)
+        return handle.tell(), unzipped
+
+
+def check_sizes(layer_root: Path, root: Path | None = None) -> tuple[int, int]:
+    """The layer's zipped bytes and the function's extracted bytes (code + layer), or PackageTooLarge.
+
+    Both archives are uploaded directly (PublishLayerVersion / CreateFunction with the zip), so each
+    must stay under Lambda's direct-upload limit, and the two extracted under the 250 MB limit. The
+    extracted size is summed first: it needs no compression, and a layer over it fails either way."""
+    from imagegen_platform.constraints import LAMBDA_UNZIPPED, LAMBDA_ZIPPED
+
+    files = layer_files(layer_root)
+    code = [(path, name) for name, path in service_files(root).items()]
+    extracted = sum(path.stat().st_size for path, _ in files + code)
+    if extracted > LAMBDA_UNZIPPED.limit:
+        raise PackageTooLarge(
+            f"the worker's code and layer come to {extracted:,} bytes extracted, over {LAMBDA_UNZIPPED.limit:,} "
+            f"({LAMBDA_UNZIPPED.source}); drop dependencies from services/requirements-lambda.txt"
+        )
+    zipped, _ = zipped_size(files)
+    if zipped > LAMBDA_ZIPPED.limit:
+        raise PackageTooLarge(
+            f"the layer zips to {zipped:,} bytes, over {LAMBDA_ZIPPED.limit:,} ({LAMBDA_ZIPPED.source}); "
+            "drop dependencies from services/requirements-lambda.txt"
+        )
+    return zipped, extracted
+
+
 def build_layer(root: Path | None = None) -> Path:
-    """Build ``build/layer/python`` from ``services/requirements-lambda.txt`` (needs PyPI)."""
+    """Build ``build/layer/python`` from ``services/requirements-lambda.txt`` (needs PyPI), and check it
+    fits Lambda's upload limits (``PackageTooLarge`` if not: found here, not by ``pulumi up``)."""
     target = layer_dir(root)
     if target.exists():
         shutil.rmtree(target)  # a stale layer could keep a package the requirements dropped
     (target / "python").mkdir(parents=True)
     subprocess.run(layer_install_command(root), check=True)
     prune_runtime_provided(target / "python")
+    check_sizes(target, root)
     return target
 
 
-if __name__ == "__main__":
-    built = build_layer()
+def main() -> int:
+    try:
+        built = build_layer()
+    except PackageTooLarge as problem:
+        print(f"make layer: {problem}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as failed:
+        print(
+            f"make layer: pip exited {failed.returncode} (its output is above); the layer needs PyPI", file=sys.stderr
+        )
+        return 1
     print(f"layer built in {built}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

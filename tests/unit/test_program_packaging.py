@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from imagegen_platform import packaging
 
 
@@ -71,3 +72,63 @@ def test_the_layer_drops_what_the_lambda_runtime_already_ships(tmp_path: Path) -
     # THEN the runtime's SDK is gone and our dependencies stay
     assert sorted(removed) == ["boto3", "botocore", "botocore-1.40.0.dist-info", "jmespath"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pydantic", "pydantic-2.9.0.dist-info"]
+
+
+# Lambda's published limits, as GetAccountSettings reports them (AccountLimit): CodeSizeZipped 52428800
+# (a package uploaded directly), CodeSizeUnzipped 262144000 (a function and its layers, extracted).
+AWS_CODE_SIZE_ZIPPED = 52_428_800
+AWS_CODE_SIZE_UNZIPPED = 262_144_000
+
+
+def _layer(tmp_path: Path) -> Path:
+    root = tmp_path / "layer"
+    (root / "python").mkdir(parents=True)
+    (root / "python" / "small.py").write_text("x = 1\n")
+    return root
+
+
+def test_a_layer_within_the_limits_passes_and_is_measured(tmp_path: Path) -> None:
+    root = _layer(tmp_path)
+    zipped, extracted = packaging.check_sizes(root)
+    assert 0 < zipped < AWS_CODE_SIZE_ZIPPED
+    code = sum(path.stat().st_size for path in packaging.service_files().values())
+    assert extracted == code + len("x = 1\n")
+
+
+def test_a_layer_that_would_not_upload_directly_is_refused_before_pulumi_up(tmp_path: Path) -> None:
+    import os
+
+    root = _layer(tmp_path)
+    # incompressible bytes just over what PublishLayerVersion accepts as a direct upload
+    (root / "python" / "blob.bin").write_bytes(os.urandom(AWS_CODE_SIZE_ZIPPED + 1024))
+    with pytest.raises(packaging.PackageTooLarge) as refused:
+        packaging.check_sizes(root)
+    message = str(refused.value)
+    assert "zips to" in message and f"{AWS_CODE_SIZE_ZIPPED:,}" in message and "50 MB" in message
+
+
+def test_a_layer_too_large_extracted_is_refused_without_zipping_it(tmp_path: Path) -> None:
+    root = _layer(tmp_path)
+    with open(root / "python" / "sparse.bin", "wb") as handle:  # sparse: no disk used, size counted
+        handle.truncate(AWS_CODE_SIZE_UNZIPPED)
+    with pytest.raises(packaging.PackageTooLarge) as refused:
+        packaging.check_sizes(root)
+    assert "extracted" in str(refused.value) and f"{AWS_CODE_SIZE_UNZIPPED:,}" in str(refused.value)
+
+
+def test_make_layer_reports_a_layer_too_large_as_a_message_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    def pip_install(command: list[str], check: bool) -> None:  # stands in for pip: writes a large file
+        target = Path(command[command.index("--target") + 1])
+        with open(target / "big.so", "wb") as handle:
+            handle.truncate(AWS_CODE_SIZE_UNZIPPED + 1)
+
+    monkeypatch.setattr(packaging, "repo_root", lambda: tmp_path)
+    (tmp_path / "services").mkdir()
+    monkeypatch.setattr(subprocess, "run", pip_install)
+    assert packaging.main() == 2
+    err = capsys.readouterr().err
+    assert err.startswith("make layer: ") and "Traceback" not in err and "250 MB" in err
