@@ -152,18 +152,6 @@ def _short(source: str) -> str:
     return source.removeprefix("internal/service/")
 
 
-@pytest.fixture(scope="module")
-def graphs(stack_graph: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from tests.unit.program_graph import STACKS, preview_mutated
-    from tests.unit.test_customers_deploy_role import _everything_on
-
-    found = {stack: stack_graph(stack) for stack in STACKS}
-    found["customer-acme+everything"] = preview_mutated(
-        tmp_path_factory.mktemp("everything"), _everything_on, stack="customer-acme"
-    )
-    return found
-
-
 def test_every_resource_type_has_the_provider_calls_on_record() -> None:
     assert sorted(set(_resource_types().values()) - set(FILES)) == []
     for source, entry in FILES.items():
