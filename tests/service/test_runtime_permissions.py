@@ -19,7 +19,8 @@ import inspect
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import botocore.client
 import pytest
@@ -121,7 +122,13 @@ def _policies(stack: Stack, secret_arns: list[str]) -> dict[str, dict[str, Any]]
         for table in (names.jobs_table, names.licence_table, names.idempotency_table)
     ]
     enabled = json.loads(os.environ[cfg.ENV_MODELS])
-    model_arns = [access.foundation_model_arn(REGION, catalogue.lookup(key).model_id) for key in enabled]
+
+    # what access.model_arns reads of the stack settings: the enabled models and their region
+    settings = SimpleNamespace(
+        models=[SimpleNamespace(spec=catalogue.lookup(key), region=REGION) for key in enabled],
+        model_region=lambda model: model.region,
+    )
+    model_arns = access.model_arns(cast(Any, settings), ACCOUNT)
     grants = access.FunctionGrants(
         log_group_arn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{stack.name}",
         model_arns=model_arns,
@@ -148,7 +155,16 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
     if service == "sqs":
         return [f"arn:aws:sqs:{REGION}:{ACCOUNT}:{params['QueueUrl'].rstrip('/').rsplit('/', 1)[1]}"]
     if service == "bedrock-runtime" and operation == "InvokeModel":
-        return [f"arn:aws:bedrock:{REGION}::foundation-model/{params['modelId']}"]
+        from imagegen_service import catalogue
+
+        spec = catalogue.lookup(params["modelId"])
+        if not spec.inference_profile:
+            return [f"arn:aws:bedrock:{REGION}::foundation-model/{params['modelId']}"]
+        # Through an inference profile IAM checks the profile and the model in the region it routes to
+        # (Bedrock user guide, "Prerequisites for inference profiles"): any region of the profile.
+        profile = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{params['modelId']}"
+        bare = params["modelId"].split(".", 1)[1]
+        return [profile, *(f"arn:aws:bedrock:{region}::foundation-model/{bare}" for region in spec.regions)]
     if service == "bedrock-runtime":  # ApplyGuardrail names the guardrail by id or ARN
         ident = params["guardrailIdentifier"]
         return [ident if ident.startswith("arn:") else f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/{ident}"]
@@ -205,16 +221,31 @@ def _workload(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
                 "prompt": "a red kite, watercolour", "seed": 5}  # fmt: skip
         _until_ok("POST", "/v1/images", edit)
     _until_ok("POST", "/v1/images", {"model": "stable-image-core", "prompt": "EMULATOR_UNSAFE crowd", "seed": 3})
+    # an Image Service through its inference profile: outpaint an approved image to another format
+    hero = _until_ok("POST", "/v1/images", {"model": "stable-image-core", "prompt": "a red bicycle", "seed": 5})
+    outpaint = {"model": "stability-outpaint", "source_image": {"image_id": hero["job"]["images"][0]["image_id"]},
+                "channels": ["wide"]}  # fmt: skip
+    _until_ok("POST", "/v1/jobs", outpaint)
     _until_ok("GET", f"/v1/batches/{batch['batch_id']}")
+
+
+def _new_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget what one container cached (the signing key, the C2PA chain): both handlers run in this process."""
+    from imagegen_service import delivery, provenance
+
+    monkeypatch.setattr(delivery, "_KEY_CACHE", {})
+    monkeypatch.setattr(provenance, "_CHAIN_CACHE", {})
 
 
 def test_every_call_of_the_api_and_the_worker_is_allowed_by_its_role(
     monkeypatch: pytest.MonkeyPatch, moto_url: str, own_emulator: Any, keys: Keys, calls: list[Call]
 ) -> None:
     stack = make_stack(monkeypatch, moto_url, own_emulator, keys)
+    _new_container(monkeypatch)
     secret_arns = _secrets(stack, keys, monkeypatch)
     sqs = stack.client("sqs")
     _workload(stack, monkeypatch)
+    _new_container(monkeypatch)  # the worker is another Lambda container: it loads the secrets itself
     drain(sqs, stack.plane.queue_url, stack.plane.queue_arn, timeout_s=120)
     # the model failing every call: the job backs off (ChangeMessageVisibility) until SQS dead-letters it
     _until_ok("POST", "/v1/jobs", {"model": "titan-image-v1", "prompt": "a harbour", "seed": 9})
@@ -229,5 +260,7 @@ def test_every_call_of_the_api_and_the_worker_is_allowed_by_its_role(
         ("worker", "secretsmanager", "GetSecretValue"),
         ("api", "s3", "GetObject"),
     }
+    profiles = {p["modelId"] for _, service, operation, p in calls if operation == "InvokeModel"}
+    assert "us.stability.stable-outpaint-v1:0" in profiles, profiles  # the inference-profile branch ran
     assert wanted <= made, wanted - made
     assert _verdicts(calls, _policies(stack, secret_arns), stack.plane.queue_url) == []
