@@ -34,9 +34,6 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-zipped_size = packaging.zipped_size
-
-
 def build_layer_copy(scratch: Path) -> Path:
     """Build the layer in ``scratch`` with the program's own packaging code; returns its root."""
     requirements = packaging.requirements_file(ROOT)
@@ -145,18 +142,20 @@ def audit(layer: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def measure(quick: bool) -> dict[str, Any]:
     code_files = [(path, name) for name, path in packaging.service_files(ROOT).items()]
-    code_zip, code_raw = zipped_size(code_files)
+    code_zip, code_raw = packaging.zipped_size(code_files)
     with tempfile.TemporaryDirectory(prefix="imagegen-bench-layer-") as scratch:
         layer_root = build_layer_copy(Path(scratch))
         layer_files = packaging.layer_files(layer_root)
-        layer_zip, layer_raw = zipped_size(layer_files)
+        layer_zip, layer_raw = packaging.zipped_size(layer_files)
         layer = layer_distributions(layer_root)
         # pip compiles with the interpreter running it: .pyc for another Python version is dead weight
         bytecode = sum(p.stat().st_size for p, name in layer_files if name.endswith(".pyc"))
         findings = audit(layer)
         # what the layer would weigh without what the Lambda runtime already provides
         redundant = {f for name in findings["layer_redundant_with_runtime"] for f in layer[name]["files"]}
-        lean_zip, _ = zipped_size([(p, name) for p, name in layer_files if p.resolve().as_posix() not in redundant])
+        lean_zip, _ = packaging.zipped_size(
+            [(p, name) for p, name in layer_files if p.resolve().as_posix() not in redundant]
+        )
     return {
         "lambda_zip_bytes": code_zip + layer_zip,
         "lambda_unzipped_bytes": code_raw + layer_raw,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pulumi
 
+from imagegen_platform.constraints import LAMBDA_UNZIPPED, LAMBDA_ZIPPED
 from imagegen_platform.settings import repo_root
 
 RUNTIME = "python3.12"
@@ -132,8 +133,6 @@ def check_sizes(layer_root: Path, root: Path | None = None) -> tuple[int, int]:
     Both archives are uploaded directly (PublishLayerVersion / CreateFunction with the zip), so each
     must stay under Lambda's direct-upload limit, and the two extracted under the 250 MB limit. The
     extracted size is summed first: it needs no compression, and a layer over it fails either way."""
-    from imagegen_platform.constraints import LAMBDA_UNZIPPED, LAMBDA_ZIPPED
-
     files = layer_files(layer_root)
     code = [(path, name) for name, path in service_files(root).items()]
     extracted = sum(path.stat().st_size for path, _ in files + code)

@@ -19,6 +19,7 @@ import inspect
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -67,11 +68,13 @@ Call = tuple[str, str, str, dict[str, Any]]
 
 
 def _caller() -> str:
-    for frame in inspect.stack()[2:60]:
-        if frame.filename.endswith(("handlers/api.py", "handlers\\api.py")):
-            return "api"
-        if frame.filename.endswith(("handlers/worker.py", "handlers\\worker.py")):
-            return "worker"
+    """Which handler sent the request: the first handler module on the call stack."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.parent.name == "handlers" and path.stem in ("api", "worker"):
+            return path.stem
+        frame = frame.f_back
     return "test"
 
 
