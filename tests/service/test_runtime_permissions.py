@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -209,8 +210,6 @@ def _until_ok(method: str, path: str, body: Any = None) -> dict[str, Any]:
 
 
 def _workload(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    # pacing: 20 calls a minute for Stable Image Core defers most of a sweep as new, delayed messages
-    monkeypatch.setenv(cfg.ENV_MODEL_RPM, json.dumps({"stable-image-core": 20, "titan-image-v1": 60_000}))
     _until_ok("POST", "/v1/jobs", {"model": "titan-image-v1", "prompt": "a lighthouse at dusk", "seed": 1})
     sweep = {"model": "stable-image-core", "prompt": "a paper boat", "seed_sweep": {"start": 40, "count": 3}}
     batch = _until_ok("POST", "/v1/jobs", sweep)
@@ -232,6 +231,21 @@ def _workload(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     _until_ok("GET", f"/v1/batches/{batch['batch_id']}")
 
 
+def _pace_busy(stack: Stack, model: str, seconds: float) -> None:
+    """The fleet's next free slot for ``model`` ``seconds`` from now (as after a burst of other callers), so
+    the worker defers what it receives for it as new, delayed messages: deterministic, whatever the
+    machine's speed."""
+    from dataclasses import replace
+
+    from imagegen_service.pacing import DynamoPaceStore, PaceState
+
+    store = DynamoPaceStore(stack.client("dynamodb"), stack.plane.names.idempotency_table)
+    current = store.load(model)
+    busy = time.time() + seconds
+    state = PaceState(rate=1.0, next_slot=busy) if current is None else replace(current, next_slot=busy)
+    assert store.save(model, state, expected_version=None if current is None else current.version)
+
+
 def _new_container(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forget what one container cached (the signing key, the C2PA chain): both handlers run in this process."""
     from imagegen_service import delivery, provenance
@@ -249,6 +263,7 @@ def test_every_call_of_the_api_and_the_worker_is_allowed_by_its_role(
     sqs = stack.client("sqs")
     _workload(stack, monkeypatch)
     _new_container(monkeypatch)  # the worker is another Lambda container: it loads the secrets itself
+    _pace_busy(stack, "stable-image-core", 15)  # the sweep's jobs are deferred by the fleet's pacing
     drain(sqs, stack.plane.queue_url, stack.plane.queue_arn, timeout_s=120)
     # the model failing every call: the job backs off (ChangeMessageVisibility) until SQS dead-letters it
     _until_ok("POST", "/v1/jobs", {"model": "titan-image-v1", "prompt": "a harbour", "seed": 9})
