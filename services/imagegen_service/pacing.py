@@ -95,7 +95,10 @@ FLOOR_SHARE = 0.25
 documents or the operator requested). ASSUMPTION, the safe side for the jobs: throttles that come at
 any pace (Bedrock's own busy periods; the emulator's injected kind) look exactly like a spent capacity
 to a caller, and without a floor a steady background of them drives AIMD to nothing. Below the floor
-throttled calls are retried after seconds from the queue, never dead-lettered for it."""
+throttled calls are retried after seconds from the queue, never dead-lettered for it. AWS's own SDK makes
+the same choice: botocore's adaptive retry mode cuts its rate on every throttle (CUBIC) and never below a
+fixed floor (``botocore/retries/bucket.py``, ``TokenBucket._MIN_RATE = 0.5`` requests a second per
+client, botocore 1.44)."""
 TURNED_AWAY_S = 5.0
 """A call that did not wait for its slot still counts as paced (its answer may raise the rate) when a
 caller was deferred within this long (or two intervals at the pace): deferred jobs come back through the
