@@ -209,7 +209,7 @@ def _until_ok(method: str, path: str, body: Any = None) -> dict[str, Any]:
     raise AssertionError(f"{method} {path} never succeeded")
 
 
-def _workload(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def _workload() -> None:
     _until_ok("POST", "/v1/jobs", {"model": "titan-image-v1", "prompt": "a lighthouse at dusk", "seed": 1})
     sweep = {"model": "stable-image-core", "prompt": "a paper boat", "seed_sweep": {"start": 40, "count": 3}}
     batch = _until_ok("POST", "/v1/jobs", sweep)
@@ -261,7 +261,7 @@ def test_every_call_of_the_api_and_the_worker_is_allowed_by_its_role(
     _new_container(monkeypatch)
     secret_arns = _secrets(stack, keys, monkeypatch)
     sqs = stack.client("sqs")
-    _workload(stack, monkeypatch)
+    _workload()
     _new_container(monkeypatch)  # the worker is another Lambda container: it loads the secrets itself
     _pace_busy(stack, "stable-image-core", 15)  # the sweep's jobs are deferred by the fleet's pacing
     drain(sqs, stack.plane.queue_url, stack.plane.queue_arn, timeout_s=120)
